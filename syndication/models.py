@@ -112,7 +112,7 @@ class RawItem:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> RawItem:
-        known = {k: d.get(k) for k in cls.__dataclass_fields__ if k in d}
+        known: dict[str, Any] = {k: d.get(k) for k in cls.__dataclass_fields__ if k in d}
         known["categories"] = tuple(d.get("categories") or ())
         return cls(**known)
 

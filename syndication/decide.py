@@ -1,0 +1,84 @@
+"""Pure decisions: when to poll next, which sighting is the original, how to key an item.
+
+No database, no HTTP, no clock: time and randomness are arguments. Tested with tables of inputs.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from syndication.models import Item
+
+URN_PREFIXES = ("http://", "https://", "tag:", "urn:")
+
+
+def item_key(item: Item) -> str:
+    """The natural key of an entry within its source: GUID, else canonical link, else content hash."""
+    if item.guid:
+        return ("guid:" + item.guid)[:512]
+    if item.canonical_url:
+        return ("url:" + item.canonical_url)[:512]
+    return "hash:" + item.content_hash
+
+
+def guid_is_global(guid: str | None) -> bool:
+    """A GUID that can identify an article across sources (a URL, tag: or urn:). Bare numbers or
+    short tokens ("1234") are only unique within their own feed."""
+    return guid is not None and guid.lower().startswith(URN_PREFIXES) and len(guid) >= 12
+
+
+def jittered(delay: timedelta, rng: random.Random, spread: float = 0.1) -> timedelta:
+    """``delay`` shifted by up to ±spread of itself, so that sources added together drift apart."""
+    return delay * (1 + rng.uniform(-spread, spread))
+
+
+def next_poll_after_success(now: datetime, interval: timedelta, rng: random.Random) -> datetime:
+    return now + jittered(interval, rng)
+
+
+def failure_backoff(interval: timedelta, failures: int, cap: timedelta) -> timedelta:
+    """Exponential back-off for a failing source: interval, 2x, 4x, ... up to ``cap`` (but never
+    below the interval itself). The source is never given up on: it recovers on its next success."""
+    failures = max(1, failures)
+    delay = interval * (2 ** min(failures - 1, 20))
+    return max(interval, min(delay, cap))
+
+
+def next_poll_after_failure(
+    now: datetime,
+    interval: timedelta,
+    failures: int,
+    cap: timedelta,
+    rng: random.Random,
+    retry_after: float | None = None,
+) -> datetime:
+    delay = failure_backoff(interval, failures, cap)
+    # equal jitter: half fixed, half random, so retries of many failing sources spread out
+    delay = delay / 2 + delay / 2 * rng.random()
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=min(retry_after, cap.total_seconds())))
+    return now + delay
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sighting competing to be the original of its article."""
+
+    sighting_id: int
+    priority: int
+    published_at: datetime | None
+    first_seen_at: datetime
+
+
+def choose_original(candidates: Sequence[Candidate]) -> Candidate:
+    """Highest source priority, then the earliest publish time (unknown last), then first seen."""
+    if not candidates:
+        raise ValueError("no candidates")
+    far = datetime.max.replace(tzinfo=candidates[0].first_seen_at.tzinfo)
+    return min(
+        candidates,
+        key=lambda c: (-c.priority, c.published_at or far, c.first_seen_at, c.sighting_id),
+    )

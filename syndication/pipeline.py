@@ -1,0 +1,346 @@
+"""The pipeline's steps, each one unit of work by ID, with the I/O at its edges. Celery tasks in
+``workers/tasks.py`` are thin wrappers around these; ``run --once`` and the tests use the same code.
+
+    poll(source_id)      fetch (conditional GET) -> parse -> store a Poll row   -> ingest(poll_id)
+    ingest(poll_id)      normalize -> sanitize (last, inside normalize) -> dedupe -> store, one
+                         transaction under the ingest lock -> channels marked dirty, Delivery rows
+    render(channel_id)   published items -> RSS + Atom bytes + ETags stored (only when items change)
+    deliver(delivery_id) frozen payload -> signed POST -> sent | retry later | dead
+
+Each returns what to enqueue next; the caller enqueues it after the transaction has committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from syndication.errors import DeliveryError, FetchError, ParseError
+from syndication.fetch.http import fetch
+from syndication.models import ChannelConfig, Config, PublishedItem, RawItem, SourceConfig
+from syndication.parse.feed import parse_feed
+from syndication.process.attribution import render_attribution
+from syndication.process.normalize import normalize_item
+from syndication.publish import webhooks
+from syndication.publish.feeds import render_atom, render_rss
+from syndication.runtime import Runtime, utcnow
+from syndication.storage import repo
+from syndication.storage.db import transaction
+from syndication.storage.tables import ArticleRow, ChannelFeedRow, DeliveryRow, PollRow, SourceRow
+
+log = logging.getLogger("syndication.pipeline")
+Clock = Callable[[], datetime]
+
+
+# ---------------------------------------------------------------- poll
+
+
+def poll(rt: Runtime, source_id: str, *, now: Clock = utcnow) -> int | None:
+    """Fetch and parse one source. Returns the poll id to ingest, or None (304, error, disabled)."""
+    with transaction(rt.sessions, write=False) as s:
+        src = s.get(SourceRow, source_id)
+        if src is None or not src.enabled:
+            return None
+        url, etag, last_modified = src.url, src.etag, src.last_modified
+    started, t0 = now(), time.perf_counter()
+    outcome_kw: dict[str, object] = {}
+    try:
+        result = fetch(url, etag=etag, last_modified=last_modified, client=rt.http, limits=rt.fetch_limits)
+        permanent = result.permanent_redirect
+        if result.not_modified:
+            outcome_kw = {"status": "not_modified", "http_status": 304}
+        else:
+            parsed = parse_feed(result.content, url=result.url, content_type=result.content_type)
+            outcome_kw = {
+                "status": "ok",
+                "http_status": result.status,
+                "warning": parsed.warning,
+                "base_url": result.url,
+                "raw_items": [i.to_json() for i in parsed.items],
+            }
+        outcome_kw.update(etag=result.etag, last_modified=result.last_modified, new_url=permanent)
+    except FetchError as e:
+        outcome_kw = {
+            "status": "error",
+            "http_status": e.status,
+            "error": f"fetch: {e}",
+            "retry_after": getattr(e, "retry_after", None),
+        }
+    except ParseError as e:
+        outcome_kw = {"status": "error", "http_status": 200, "error": f"parse: {e}"}
+    finished = now()
+    outcome = repo.PollOutcome(
+        url=url,
+        started_at=started,
+        finished_at=finished,
+        duration_ms=round((time.perf_counter() - t0) * 1000, 1),
+        **outcome_kw,  # type: ignore[arg-type]
+    )
+    log.info(
+        "poll done",
+        extra={"source_id": source_id, "url": url, "status": outcome.status, "error": outcome.error},
+    )
+    with transaction(rt.sessions) as s:
+        src = s.get_one(SourceRow, source_id)
+        row = repo.record_poll(
+            s, src, outcome, failure_cap=timedelta(seconds=rt.settings.failure_backoff_max), rng=rt.rng
+        )
+        return row.id if outcome.status == "ok" else None
+
+
+# ---------------------------------------------------------------- ingest
+
+
+@dataclass
+class IngestOutcome:
+    poll_id: int
+    new: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    bad_items: int = 0
+    channels: list[str] = field(default_factory=list)
+    deliveries: list[int] = field(default_factory=list)
+
+
+def _source_config(row: SourceRow) -> SourceConfig:
+    return SourceConfig(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        url=row.url,
+        interval=timedelta(seconds=row.interval_seconds),
+        priority=row.priority,
+        timezone=row.timezone,
+    )
+
+
+def ingest(rt: Runtime, poll_id: int, *, now: Clock = utcnow) -> IngestOutcome | None:
+    """Normalize and store a poll's items. Idempotent: an ingested poll is skipped."""
+    with transaction(rt.sessions, write=False) as s:
+        p = s.get(PollRow, poll_id)
+        if p is None or p.ingested_at is not None or p.status != "ok":
+            return None
+        source = _source_config(s.get_one(SourceRow, p.source_id))
+        raw_items, base_url = list(p.raw_items or ()), p.base_url or p.url
+    at = now()
+    items, errors = [], []
+    for i, raw in enumerate(raw_items):
+        try:
+            items.append(normalize_item(RawItem.from_json(raw), source, base_url=base_url, now=at))
+        except Exception as e:  # one bad entry must not lose the others
+            errors.append(f"entry {i}: {type(e).__name__}: {e}")
+            log.warning("bad entry", extra={"source_id": source.id, "poll_id": poll_id, "error": str(e)})
+    with transaction(rt.sessions, serial=True) as s:
+        p = s.get_one(PollRow, poll_id)
+        if p.ingested_at is not None:
+            return None
+        src = s.get_one(SourceRow, p.source_id)
+        result = repo.ingest_items(s, src, items, rt.config, at)
+        p.ingested_at = at
+        p.new_articles, p.duplicates = len(result.new), result.duplicates
+        p.raw_items = None
+        if errors:
+            p.warning = "; ".join(([p.warning] if p.warning else []) + errors)[:4000]
+    return IngestOutcome(
+        poll_id=poll_id,
+        new=len(result.new),
+        duplicates=result.duplicates,
+        updated=result.updated,
+        bad_items=len(errors),
+        channels=sorted(result.channels),
+        deliveries=result.deliveries,
+    )
+
+
+# ---------------------------------------------------------------- render
+
+
+def article_guid(article_id: int) -> str:
+    return f"urn:syndication:article:{article_id}"
+
+
+def published_items(
+    session: object, config: Config, channel: ChannelConfig, articles: Sequence[ArticleRow]
+) -> list[PublishedItem]:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    ids = [a.id for a in articles]
+    sightings = repo.sightings_of(session, ids)
+    sources = {r.id: r for r in session.scalars(select(SourceRow))}
+    disclaimer = channel.disclaimer if channel.disclaimer is not None else config.disclaimers.get(channel.template)
+    out = []
+    for a in articles:
+        src = sources.get(a.source_id)
+        prov = repo.provenance_of(a, sightings[a.id], src.name if src else a.source_id)
+        html, text = render_attribution(
+            title=a.title,
+            body_html=a.content_html,
+            provenance=prov,
+            template=channel.template,
+            disclaimer=disclaimer,
+            template_dirs=config.template_dirs,
+            tz=src.timezone if src and src.timezone != "UTC" else "Asia/Shanghai",
+        )
+        out.append(
+            PublishedItem(
+                article_id=a.id,
+                guid=article_guid(a.id),
+                title=a.title,
+                link=a.url,
+                content_html=a.content_html,
+                content_text=a.content_text,
+                summary=a.summary,
+                categories=tuple(a.categories or ()),
+                published_at=a.sort_at,
+                updated_at=max(a.changed_at, a.updated_at or a.changed_at),
+                provenance=prov,
+                attribution_html=html,
+                attribution_text=text,
+                template=channel.template,
+            )
+        )
+    return out
+
+
+def _channel_fingerprint(channel: ChannelConfig, config: Config, articles: Sequence[ArticleRow]) -> str:
+    h = hashlib.sha256()
+    h.update(repr((channel, config.disclaimers.get(channel.template), config.template_dirs)).encode())
+    for a in articles:
+        h.update(f"|{a.id}:{a.changed_at.isoformat()}".encode())
+    return h.hexdigest()
+
+
+def feed_urls(rt: Runtime, channel_id: str) -> tuple[str, str, str]:
+    base = rt.settings.base_url
+    return base + "/", f"{base}/feeds/{channel_id}.rss", f"{base}/feeds/{channel_id}.atom"
+
+
+def render(rt: Runtime, channel_id: str, *, now: Clock = utcnow) -> bool:
+    """Re-render a channel's feeds if its items changed. Returns True when new bytes were stored."""
+    channel = rt.config.channel(channel_id)
+    with transaction(rt.sessions, write=False) as s:
+        row = s.get(ChannelFeedRow, channel_id)
+        if row is None:
+            return False
+        marked = row.dirty_since
+        if channel is None:
+            articles: list[ArticleRow] = []
+        else:
+            sources = None if "*" in channel.sources else list(channel.sources)
+            articles = repo.channel_articles(s, sources, channel.limit)
+        fingerprint = _channel_fingerprint(channel, rt.config, articles) if channel else ""
+        unchanged = row.items_hash == fingerprint and row.rss is not None
+        items = published_items(s, rt.config, channel, articles) if channel and not unchanged else []
+    at = now()
+    rss = atom = None
+    if channel is not None and not unchanged:
+        site, rss_url, atom_url = feed_urls(rt, channel_id)
+        rss = render_rss(channel, items, site_url=site, feed_url=rss_url, updated=at)
+        atom = render_atom(channel, items, site_url=site, feed_url=atom_url, updated=at)
+    with transaction(rt.sessions) as s:
+        row = s.get_one(ChannelFeedRow, channel_id)
+        if rss is not None and atom is not None:
+            row.rss, row.atom = rss, atom
+            row.rss_etag = '"' + hashlib.sha256(rss).hexdigest()[:32] + '"'
+            row.atom_etag = '"' + hashlib.sha256(atom).hexdigest()[:32] + '"'
+            row.items_hash, row.item_count = fingerprint, len(items)
+            row.content_changed_at, row.rendered_at = at, at
+        if row.dirty_since == marked:
+            row.dirty_since = None
+    return rss is not None
+
+
+# ---------------------------------------------------------------- deliver
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: str  # sent | pending | dead | skipped
+    retry_in: float | None = None
+
+
+def _webhook_blocked_until(s: object, webhook_id: str, delivery_id: int, now: datetime) -> datetime | None:
+    """If another delivery to the same webhook just failed to connect or timed out, wait for its
+    retry instead of spending this delivery's attempts on a target that is down."""
+    from sqlalchemy.orm import Session
+
+    assert isinstance(s, Session)
+    return s.scalar(
+        select(DeliveryRow.next_attempt_at)
+        .where(
+            DeliveryRow.webhook_id == webhook_id,
+            DeliveryRow.id != delivery_id,
+            DeliveryRow.status == "pending",
+            DeliveryRow.attempts > 0,
+            DeliveryRow.last_status_code.is_(None),
+            DeliveryRow.next_attempt_at > now,
+            DeliveryRow.last_attempt_at >= now - timedelta(seconds=60),
+        )
+        .order_by(DeliveryRow.next_attempt_at)
+        .limit(1)
+    )
+
+
+def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOutcome:
+    settings = rt.settings
+    with transaction(rt.sessions) as s:
+        q = select(DeliveryRow).where(DeliveryRow.id == delivery_id)
+        if s.bind is not None and s.bind.dialect.name != "sqlite":
+            q = q.with_for_update()
+        d = s.scalar(q)
+        at = now()
+        if d is None or d.status != "pending":
+            return DeliveryOutcome(d.status if d else "skipped")
+        if (d.lease_until and d.lease_until > at) or (d.next_attempt_at and d.next_attempt_at > at):
+            return DeliveryOutcome("skipped")
+        hook = next((w for w in rt.config.webhooks if w.id == d.webhook_id), None)
+        if hook is None:
+            d.status, d.last_error = "dead", "the webhook is no longer in the config"
+            return DeliveryOutcome("dead")
+        blocked = _webhook_blocked_until(s, hook.id, d.id, at)
+        if blocked is not None:
+            d.next_attempt_at = blocked
+            return DeliveryOutcome("pending", (blocked - at).total_seconds())
+        if d.payload is None:
+            article = s.get_one(ArticleRow, d.article_id)
+            channel = next(
+                (c for c in rt.config.channels if c.id in (d.channels or hook.channels)),
+                rt.config.channel(hook.channels[0]),
+            )
+            assert channel is not None
+            item = published_items(s, rt.config, channel, [article])[0]
+            payload = webhooks.build_payload(item, channel_ids=list(d.channels), timestamp=at)
+            d.payload = webhooks.encode_payload(payload)
+        d.lease_until = at + timedelta(seconds=settings.webhook_timeout + 60)
+        body, msg_id = d.payload, d.msg_id
+    headers = webhooks.signed_headers(hook.secret, msg_id, int(time.time()), body)
+    status_code: int | None = None
+    error: str | None = None
+    try:
+        status_code = webhooks.post(hook.url, headers=headers, body=body, timeout=settings.webhook_timeout)
+    except DeliveryError as e:
+        status_code, error = e.status, str(e)
+    done = now()
+    with transaction(rt.sessions) as s:
+        d = s.get_one(DeliveryRow, delivery_id)
+        d.attempts += 1
+        d.last_attempt_at, d.last_status_code, d.last_error, d.lease_until = done, status_code, error, None
+        if error is None:
+            d.status, d.delivered_at, d.next_attempt_at = "sent", done, None
+            return DeliveryOutcome("sent")
+        if d.attempts >= settings.webhook_max_attempts:
+            d.status, d.next_attempt_at = "dead", None
+            log.warning("delivery dead", extra={"delivery_id": delivery_id, "error": error})
+            return DeliveryOutcome("dead")
+        delay = webhooks.retry_delay(
+            d.attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_cap, rng=rt.rng
+        )
+        d.next_attempt_at = done + timedelta(seconds=delay)
+        return DeliveryOutcome("pending", delay)

@@ -1,0 +1,300 @@
+"""Render a channel's published items as RSS 2.0 or Atom 1.0 bytes (with feedgen).
+
+    render_feed(fmt, channel, items, site_url=, feed_url=, updated=) -> bytes
+        "rss"  -> render_rss    RSS 2.0 + atom:link rel=self + content/dc/syn namespaces
+        "atom" -> render_atom   Atom 1.0 (RFC 4287) + dc/syn namespaces
+
+The functions are pure: same arguments, byte-identical output. feedgen stamps ``now()`` into a new
+feed's ``updated``/``lastBuildDate`` and into each new entry's ``updated``; every one of those is set
+explicitly here from the arguments, so no clock is read. ``updated`` is the time the channel's content
+last changed (the caller knows it), which makes the bytes, and so the ETag, change only with content.
+
+Items are ordered newest first (``published_at`` desc, then ``article_id`` desc) and cut to
+``channel.limit`` (the caller may have cut already; this cuts again). All times are written in UTC.
+
+Where each field of a :class:`~syndication.models.PublishedItem` goes:
+
+    =====================  ==========================================  ==========================================
+    item                   RSS 2.0                                     Atom 1.0
+    =====================  ==========================================  ==========================================
+    guid                   <guid isPermaLink="false">                  <id>
+    title                  <title>                                     <title>
+    link (the original)    <link>                                      <link rel="alternate">
+    attribution_html       <description> (escaped HTML)                <content type="html">
+    summary                (not written: see below)                    <summary> (plain text)
+    published_at           <pubDate>                                   <published>
+    updated_at             (RSS has no per-item updated)               <updated>
+    provenance.author      <dc:creator>                                <author><name>
+    provenance.publisher   <source url="original_url">, <dc:publisher> <source><title>/<link>, <dc:publisher>
+    categories             <category> each                             <category term=""> each
+    provenance (all)       <syn:provenance>                            <syn:provenance>
+    =====================  ==========================================  ==========================================
+
+Choices:
+
+* The content is the *attributed* item (header, body, 原文链接, 免责声明), never the bare body, so no reader
+  can show the article without its attribution. RSS has one text field per item, so ``<description>``
+  carries the attributed HTML (escaped, not CDATA: CDATA cannot hold ``]]>``), and the plain-text
+  summary is left out rather than put in a place simple readers would show instead of the content.
+* RSS ``<author>`` must be an e-mail address, which official sources never give, so the author goes
+  in ``<dc:creator>`` (feedparser and most readers read it as the author). An unknown author is written
+  as the template renders it (佚名 / Anonymous), matching the attribution text, and Atom needs an author
+  anyway; the machine-readable ``syn:provenance`` leaves it out instead, so "unknown" stays unknown.
+* RSS ``<source url>`` is meant to name the source's feed; provenance does not carry that URL, so it
+  points at the original article, which is what the element is for: giving credit with a link.
+* Characters XML 1.0 cannot carry (C0 controls other than tab/newline/CR, U+FFFE, U+FFFF, lone
+  surrogates) are dropped from every string, so hostile input cannot make lxml raise.
+
+The provenance namespace, ``PROVENANCE_NS`` (prefix ``syn``), is stable: change the ``/1`` only for an
+incompatible change. Its element names are the keys of the webhook payload's ``data.provenance``, and
+its times are ISO 8601 UTC with ``Z``, as in the webhook payload::
+
+    <syn:provenance>
+      <syn:original_url>https://www.spp.gov.cn/.../t20231201_635358.shtml</syn:original_url>
+      <syn:publisher>中华人民共和国最高人民检察院</syn:publisher>
+      <syn:author>...</syn:author>                       (absent when unknown)
+      <syn:published_at>2023-12-01T00:30:00Z</syn:published_at>   (absent when unknown)
+      <syn:source_id>spp</syn:source_id>
+      <syn:source_name>最高人民检察院</syn:source_name>
+      <syn:also_at source_id="..." source_name="..." url="..." seen_at="..." published_at="..."/>  (each)
+    </syn:provenance>
+
+feedparser exposes these as ``entry.syn_publisher`` etc. but flattens repeated elements (it keeps one
+``syn_also_at``); read the list with an XML parser, or take it from the webhook payload.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from syndication import __version__
+from syndication.models import ChannelConfig, Provenance, PublishedItem
+
+__all__ = [
+    "FEED_MEDIA_TYPES",
+    "PROVENANCE_NS",
+    "render_atom",
+    "render_feed",
+    "render_rss",
+]
+
+FEED_MEDIA_TYPES: dict[str, str] = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+}
+
+PROVENANCE_NS = "https://github.com/syndication/syndication/ns/provenance/1"
+PROVENANCE_PREFIX = "syn"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+
+_LANGUAGES = {"zh": "zh-CN", "en": "en"}  # channel template -> feed language; other templates: none
+_ANONYMOUS = {"zh": "佚名", "en": "Anonymous"}
+_UNTITLED = {"zh": "（无标题）", "en": "(untitled)"}
+
+# XML 1.0 Char excludes these; lxml raises ValueError on them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def render_feed(
+    fmt: str,
+    channel: ChannelConfig,
+    items: Sequence[PublishedItem],
+    *,
+    site_url: str,
+    feed_url: str,
+    updated: datetime,
+) -> bytes:
+    """Render ``items`` as the feed format ``fmt`` ("rss" or "atom"); ValueError for any other."""
+    if fmt == "rss":
+        return render_rss(channel, items, site_url=site_url, feed_url=feed_url, updated=updated)
+    if fmt == "atom":
+        return render_atom(channel, items, site_url=site_url, feed_url=feed_url, updated=updated)
+    raise ValueError(f"unknown feed format {fmt!r}; expected one of {sorted(FEED_MEDIA_TYPES)}")
+
+
+def render_rss(
+    channel: ChannelConfig,
+    items: Sequence[PublishedItem],
+    *,
+    site_url: str,
+    feed_url: str,
+    updated: datetime,
+) -> bytes:
+    """RSS 2.0 bytes (UTF-8, with XML declaration) for ``channel`` holding ``items``."""
+    fg = _feed(channel, site_url=site_url, feed_url=feed_url, updated=updated, fmt="rss")
+    for item in _newest_first(items, channel.limit):
+        fe = fg.add_entry(order="append")
+        fe.guid(_x(item.guid), permalink=False)
+        fe.title(_title(item))
+        if item.link:
+            fe.link(href=_x(item.link), rel="alternate")
+        fe.description(_x(item.attribution_html))
+        fe.published(_utc(item.published_at))
+        fe.dc.dc_creator(_author(item))
+        _common(fe, item)
+    return bytes(fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=True))
+
+
+def render_atom(
+    channel: ChannelConfig,
+    items: Sequence[PublishedItem],
+    *,
+    site_url: str,
+    feed_url: str,
+    updated: datetime,
+) -> bytes:
+    """Atom 1.0 bytes (UTF-8, with XML declaration) for ``channel`` holding ``items``."""
+    fg = _feed(channel, site_url=site_url, feed_url=feed_url, updated=updated, fmt="atom")
+    for item in _newest_first(items, channel.limit):
+        fe = fg.add_entry(order="append")
+        fe.id(_x(item.guid))
+        fe.title(_title(item))
+        if item.link:
+            fe.link(href=_x(item.link), rel="alternate")
+        fe.content(_x(item.attribution_html), type="html")
+        if item.summary:
+            fe.summary(_x(item.summary))
+        fe.published(_utc(item.published_at))
+        fe.updated(_utc(item.updated_at))
+        fe.author(name=_author(item))
+        _common(fe, item)
+    return bytes(fg.atom_str(pretty=False, encoding="UTF-8", xml_declaration=True))
+
+
+# --- the parts both formats share -------------------------------------------------------------------
+
+
+def _feed(channel: ChannelConfig, *, site_url: str, feed_url: str, updated: datetime, fmt: str) -> Any:
+    fg = FeedGenerator()
+    fg.load_extension("dc")
+    fg.register_extension(PROVENANCE_PREFIX, _ProvenanceFeedExtension, _ProvenanceEntryExtension)
+    fg.id(_x(feed_url))  # Atom id: must be globally unique and permanent; the feed's URL is both
+    fg.title(_x(channel.title) or channel.id)
+    fg.description(_x(channel.description) or _x(channel.title) or channel.id)  # also atom:subtitle
+    # feedgen uses the *last* link as RSS <link>, so the self link goes first.
+    fg.link(href=_x(feed_url), rel="self", type=FEED_MEDIA_TYPES[fmt].split(";")[0])
+    fg.link(href=_x(site_url), rel="alternate")
+    language = _LANGUAGES.get(channel.template)
+    if language:
+        fg.language(language)  # RSS <language>, Atom xml:lang
+    fg.generator("syndication", version=__version__)
+    fg.updated(_utc(updated))  # Atom <updated> and RSS <lastBuildDate>; feedgen's default is now()
+    return fg
+
+
+def _common(fe: Any, item: PublishedItem) -> None:
+    prov = item.provenance
+    for term in dict.fromkeys(_x(c) for c in item.categories):  # de-duplicated, order kept
+        if term.strip():
+            fe.category(term=term)
+    original = prov.original_url or item.link
+    if original and prov.publisher:
+        fe.source(url=_x(original), title=_x(prov.publisher))
+    if prov.publisher:
+        fe.dc.dc_publisher(_x(prov.publisher))
+    fe.syn.provenance = prov
+
+
+def _newest_first(items: Sequence[PublishedItem], limit: int) -> list[PublishedItem]:
+    ordered = sorted(items, key=lambda i: (_utc(i.published_at), i.article_id), reverse=True)
+    return ordered[: max(limit, 0)]
+
+
+def _title(item: PublishedItem) -> str:
+    return _x(item.title).strip() or _UNTITLED.get(item.template, _UNTITLED["en"])
+
+
+def _author(item: PublishedItem) -> str:
+    author = _x(item.provenance.author or "").strip()
+    return author or _ANONYMOUS.get(item.template, _ANONYMOUS["en"])
+
+
+def _x(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry."""
+    return _NOT_XML.sub("", text) if text else text
+
+
+def _utc(dt: datetime) -> datetime:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(
+            f"naive datetime {dt.isoformat()}: times given to the feed renderer must be tz-aware"
+        )
+    return dt.astimezone(UTC)
+
+
+def _iso(dt: datetime) -> str:
+    return _utc(dt).isoformat().replace("+00:00", "Z")
+
+
+# --- the syn:provenance element (a feedgen extension) ---------------------------------------------
+
+
+class _ProvenanceFeedExtension(BaseExtension):
+    """Declares the ``syn`` namespace on the feed's root element."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {PROVENANCE_PREFIX: PROVENANCE_NS}
+
+
+class _ProvenanceEntryExtension(BaseEntryExtension):
+    """Appends ``<syn:provenance>`` to an RSS item or Atom entry."""
+
+    def __init__(self) -> None:
+        self.provenance: Provenance | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {PROVENANCE_PREFIX: PROVENANCE_NS}
+
+    def extend_rss(self, entry: Any) -> Any:
+        if self.provenance is not None:
+            _append_provenance(entry, self.provenance)
+        return entry
+
+    def extend_atom(self, entry: Any) -> Any:
+        return self.extend_rss(entry)
+
+
+def _append_provenance(parent: Any, prov: Provenance) -> None:
+    root = etree.SubElement(parent, _SYN["provenance"])
+    fields = (
+        ("original_url", prov.original_url),
+        ("publisher", prov.publisher),
+        ("author", prov.author),
+        ("published_at", _iso(prov.published_at) if prov.published_at else None),
+        ("source_id", prov.source_id),
+        ("source_name", prov.source_name),
+    )
+    for name, value in fields:
+        if value:
+            etree.SubElement(root, _SYN[name]).text = _x(value)
+    for s in prov.also_at:
+        attrs = (
+            ("source_id", s.source_id),
+            ("source_name", s.source_name),
+            ("url", s.url),
+            ("seen_at", _iso(s.seen_at)),
+            ("published_at", _iso(s.published_at) if s.published_at else None),
+        )
+        etree.SubElement(root, _SYN["also_at"], {k: _x(v) for k, v in attrs if v})
+
+
+_SYN = {
+    name: f"{{{PROVENANCE_NS}}}{name}"
+    for name in (
+        "provenance",
+        "original_url",
+        "publisher",
+        "author",
+        "published_at",
+        "source_id",
+        "source_name",
+        "also_at",
+    )
+}
