@@ -246,7 +246,7 @@ def _refresh_article(session: Session, article: ArticleRow, now: datetime) -> bo
     s, source_name = by_id[best.sighting_id]
     values = {
         "title": s.title,
-        "url": s.url,
+        "url": s.canonical_url or s.url,
         "canonical_url": s.canonical_url,
         "content_html": s.content_html,
         "content_text": s.content_text,
