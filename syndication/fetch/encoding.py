@@ -73,7 +73,7 @@ _SUPERSET = {
 # Tried when the preferred codec fails strictly on bytes labelled for it.
 _SIBLINGS = {"cp950": ("big5hkscs",), "cp1252": ("latin-1",), "cp949": ("euc_kr",), "cp932": ("shift_jis",)}
 # Codecs that are text encodings in Python but must never be honoured from untrusted input.
-_REFUSED = {"utf-7", "unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined", "mbcs", "oem"}
+_REFUSED = {"utf-7", "unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined", "mbcs", "oem"}
 _MULTIBYTE = {"utf-8", "gb18030", "cp950", "big5hkscs", "cp949", "euc_kr", "cp932", "shift_jis", "euc_jp"}
 _CJK_FAMILIES = ("gb18030", "cp950")
 _CJK_CODECS = {"gb18030", "cp950", "big5hkscs"}
@@ -114,10 +114,12 @@ def normalize_encoding_name(name: str) -> str:
         raise LookupError("empty encoding name")
     label = _ALIASES.get(label, label)
     try:
-        python_name = codecs.lookup(label).name
-        b"".decode(python_name)  # LookupError for bytes-to-bytes codecs such as base64
-    except (LookupError, UnicodeError, ValueError, TypeError) as e:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError, TypeError) as e:
         raise LookupError(f"unknown encoding {name!r}") from e
+    python_name = info.name
+    if not getattr(info, "_is_text_encoding", True):  # base64, rot13, zlib ...
+        raise LookupError(f"{name!r} is not a text encoding")
     if python_name in _REFUSED:
         raise LookupError(f"refused encoding {name!r}")
     return _SUPERSET.get(python_name, python_name)

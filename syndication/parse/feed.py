@@ -73,12 +73,16 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
 
 
 def _raw_item(entry: Mapping[str, Any], feed_author: str | None) -> RawItem:
-    summary = _html_of(entry.get("summary_detail"), entry.get("summary"))
+    # Without summary_detail, feedparser's "summary" is a copy of the content: the feed gave no summary.
+    detail = entry.get("summary_detail")
+    summary = _html_of(detail, entry.get("summary")) if detail else ""
     content = ""
     for part in entry.get("content") or ():
-        content = _html_of(part, part.get("value"))
-        if content and str(part.get("type", "")).lower() in _HTML_TYPES:
-            break  # prefer the HTML rendition when a feed gives several
+        rendition = _html_of(part, part.get("value"))
+        if rendition and str(part.get("type", "")).lower() in _HTML_TYPES:
+            content = rendition  # prefer the HTML rendition when a feed gives several
+            break
+        content = content or rendition
     return RawItem(
         guid=_clean(entry.get("id")),
         url=_entry_link(entry),

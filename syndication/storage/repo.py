@@ -374,7 +374,7 @@ def sightings_of(session: Session, article_ids: Sequence[int]) -> dict[int, list
 
 
 def provenance_of(article: ArticleRow, sightings: Sequence[Sighting], source_name: str) -> Provenance:
-    also = tuple(s for s in sightings if not (s.source_id == article.source_id and s.url == article.url))
+    also = tuple(s for s in sightings if s.source_id != article.source_id)
     return Provenance(
         original_url=article.url,
         publisher=article.publisher,
