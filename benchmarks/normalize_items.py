@@ -7,7 +7,8 @@ Entries come from the same real feeds as ``parse_feeds.py`` (the 100 gzipped fee
 Timed per item (µs/item: median, p95, mean, and items/s = 1 / mean):
 
 * ``normalize_item``: the whole call as ``pipeline.ingest`` makes it (sanitize, text, URLs, dates, hash).
-* its parts, called alone on the same input: ``sanitize_html`` (lxml URL rewrite + nh3),
+* its parts, called alone on the same input: ``sanitize_html`` (and its halves: the lxml URL rewrite
+  and the nh3 clean, each on the raw body),
   ``html_to_text`` of the sanitized body, ``parse_datetime`` of the published text, ``canonical_url``,
   ``content_hash``.
 * ``render_attribution`` with the shipped ``zh`` and ``en`` templates, on the normalized item (what
@@ -33,6 +34,7 @@ from _common import header, load_chinese_feeds, load_real_feeds, median, percent
 
 from syndication.models import Item, Provenance, RawItem, SourceConfig
 from syndication.parse.feed import parse_feed
+from syndication.process import sanitize
 from syndication.process.attribution import render_attribution
 from syndication.process.normalize import canonical_url, content_hash, normalize_item, parse_datetime
 from syndication.process.sanitize import html_to_text, sanitize_html
@@ -62,6 +64,26 @@ def provenance(item: Item, source: SourceConfig) -> Provenance:
     )
 
 
+def _sanitize_parts(raws: list[RawItem]) -> list[tuple[str, Callable[[Any], object], list[Any]]]:
+    """sanitize_html's two halves, when the module still has them (private names: skipped if gone)."""
+    rewrite = getattr(sanitize, "_rewrite_urls", None)
+    cleaner = getattr(sanitize, "_CLEANER", None)
+    parts: list[tuple[str, Callable[[Any], object], list[Any]]] = []
+    if rewrite is not None:
+        parts.append(
+            (
+                "    URL rewrite (lxml + urljoin)",
+                lambda r: rewrite(r.content_html or r.summary_html, r.url or BASE),
+                raws,
+            )
+        )
+    if cleaner is not None:
+        parts.append(
+            ("    nh3 Cleaner.clean", lambda r: cleaner.clean(r.content_html or r.summary_html), raws)
+        )
+    return parts
+
+
 def timed(fn: Callable[[Any], object], inputs: list[Any], rounds: int) -> list[float]:
     """Median over ``rounds`` of each input's time, in µs."""
     per: list[list[float]] = [[] for _ in inputs]
@@ -89,8 +111,12 @@ def main() -> None:
     )
     zh = [(i, provenance(i, source)) for i in items]
     for i, p in zh[:5]:  # warm the template cache
-        render_attribution(title=i.title, body_html=i.content_html, provenance=p, template="zh", disclaimer=None)
-        render_attribution(title=i.title, body_html=i.content_html, provenance=p, template="en", disclaimer=None)
+        render_attribution(
+            title=i.title, body_html=i.content_html, provenance=p, template="zh", disclaimer=None
+        )
+        render_attribution(
+            title=i.title, body_html=i.content_html, provenance=p, template="en", disclaimer=None
+        )
 
     cases: list[tuple[str, Callable[[Any], object], list[Any]]] = [
         ("normalize_item", lambda r: normalize_item(r, source, base_url=BASE, now=NOW), raws),
@@ -99,6 +125,7 @@ def main() -> None:
             lambda r: sanitize_html(r.content_html or r.summary_html, base_url=r.url or BASE),
             raws,
         ),
+        *_sanitize_parts(raws),
         ("  html_to_text (sanitized body)", lambda i: html_to_text(i.content_html), items),
         ("  parse_datetime", lambda r: parse_datetime(r.published, tz="Asia/Shanghai"), raws),
         ("  canonical_url", lambda i: canonical_url(i.url), items),
@@ -106,14 +133,22 @@ def main() -> None:
         (
             "render_attribution zh",
             lambda ip: render_attribution(
-                title=ip[0].title, body_html=ip[0].content_html, provenance=ip[1], template="zh", disclaimer=None
+                title=ip[0].title,
+                body_html=ip[0].content_html,
+                provenance=ip[1],
+                template="zh",
+                disclaimer=None,
             ),
             zh,
         ),
         (
             "render_attribution en",
             lambda ip: render_attribution(
-                title=ip[0].title, body_html=ip[0].content_html, provenance=ip[1], template="en", disclaimer=None
+                title=ip[0].title,
+                body_html=ip[0].content_html,
+                provenance=ip[1],
+                template="en",
+                disclaimer=None,
             ),
             zh,
         ),
