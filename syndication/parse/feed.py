@@ -50,7 +50,7 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
         io.BytesIO(data),
         response_headers={"content-location": url, "content-type": "application/xml; charset=utf-8"},
         sanitize_html=False,
-        resolve_relative_uris=True,
+        resolve_relative_uris=False,  # made absolute in process.sanitize: 2x faster (design-notes)
     )
     version = str(result.get("version") or "")
     feed: Mapping[str, Any] = result.get("feed") or {}

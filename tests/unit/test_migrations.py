@@ -49,8 +49,7 @@ def test_upgrade_twice_is_a_noop(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO channel_feeds (channel_id, item_count, dirty_since) "
-                "VALUES ('keep-me', 3, NULL)"
+                "INSERT INTO channel_feeds (channel_id, item_count, dirty_since) VALUES ('keep-me', 3, NULL)"
             )
         )
     before = _schema_snapshot(engine)

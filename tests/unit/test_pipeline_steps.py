@@ -69,7 +69,9 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def source(origin: Origin, sid: str, path: str | None = None) -> SourceConfig:
-    return SourceConfig(id=sid, name=f"源 {sid}", kind="feed", url=origin.url(path or f"/{sid}.xml"), interval=INTERVAL)
+    return SourceConfig(
+        id=sid, name=f"源 {sid}", kind="feed", url=origin.url(path or f"/{sid}.xml"), interval=INTERVAL
+    )
 
 
 def source_row(rt: Runtime, sid: str) -> SourceRow:
@@ -116,7 +118,9 @@ def test_poll_records_status_timing_and_http_status(make_runtime: MakeRuntime, o
     assert p.ingested_at == T0 and p.new_articles == 2 and p.raw_items is None
 
 
-def test_second_poll_is_conditional_and_records_not_modified(make_runtime: MakeRuntime, origin: Origin) -> None:
+def test_second_poll_is_conditional_and_records_not_modified(
+    make_runtime: MakeRuntime, origin: Origin
+) -> None:
     origin.add("/a.xml", feed(1))
     rt = make_runtime(build_config([source(origin, "a")]))
     clock = Clock()
@@ -160,7 +164,9 @@ def _break(origin: Origin, kind: str, path: str) -> str:
         origin.add(path, b'<rss version="2.0"><channel><title>broken &amp <item')
         return "not a feed"
     if kind == "html-page":
-        page = b"<!doctype html><html><head><title>\xe9\xa6\x96\xe9\xa1\xb5</title></head><body>hi</body></html>"
+        page = (
+            b"<!doctype html><html><head><title>\xe9\xa6\x96\xe9\xa1\xb5</title></head><body>hi</body></html>"
+        )
         origin.add(path, page, content_type="text/html; charset=utf-8")
         return "HTML page"
     if kind == "timeout":
@@ -211,7 +217,9 @@ def test_failing_source_backs_off_while_another_still_ingests(
 def test_backoff_keeps_growing_and_recovery_resets(make_runtime: MakeRuntime, origin: Origin) -> None:
     origin.add("/a.xml", feed(1))
     origin.fail("/a.xml", 503)
-    rt = make_runtime(build_config([source(origin, "a")], [ChannelConfig(id="all", title="All", sources=("*",))]))
+    rt = make_runtime(
+        build_config([source(origin, "a")], [ChannelConfig(id="all", title="All", sources=("*",))])
+    )
     rt.rng = random.Random(1)
     clock = Clock()
     delays = []
@@ -431,7 +439,9 @@ def test_delivery_to_a_removed_webhook_is_dead_with_a_reason(
     "pipeline._channel_fingerprint hashes only (id, changed_at): the re-render is skipped and the "
     "feed keeps the stale also_at",
 )
-def test_new_sighting_elsewhere_updates_the_feed_provenance(make_runtime: MakeRuntime, origin: Origin) -> None:
+def test_new_sighting_elsewhere_updates_the_feed_provenance(
+    make_runtime: MakeRuntime, origin: Origin
+) -> None:
     origin.add("/a.xml", feed(1))
     origin.add("/b.xml", make_rss([{**entry(1), "guid": "b-1", "title": "转载：公告 1"}]))
     cfg = build_config(
