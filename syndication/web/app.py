@@ -50,7 +50,7 @@ def create_app(rt: Runtime) -> FastAPI:
             return JSONResponse({"status": "error", "error": f"database: {e}"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
-    @app.get("/feeds/{name}", response_model=None)
+    @app.api_route("/feeds/{name}", methods=["GET", "HEAD"], response_model=None)
     def feed(name: str, request: Request) -> Response:
         channel_id, _, fmt = name.rpartition(".")
         if fmt not in FEED_MEDIA_TYPES or rt.config.channel(channel_id) is None:
@@ -72,6 +72,9 @@ def create_app(rt: Runtime) -> FastAPI:
             headers["Last-Modified"] = last_modified
         if _not_modified(request, etag, last_modified):
             return Response(status_code=304, headers=headers)
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
+            return Response(media_type=FEED_MEDIA_TYPES[fmt], headers=headers)
         return Response(content=body, media_type=FEED_MEDIA_TYPES[fmt], headers=headers)
 
     @app.get("/", response_class=HTMLResponse)

@@ -74,7 +74,11 @@ def test_issue_keys_are_accepted(tmp_path: Path) -> None:
     spp = cfg.source("spp")
     assert spp is not None
     assert (spp.name, spp.kind, spp.interval, spp.priority, spp.timezone) == (
-        "最高人民检察院", "feed", timedelta(minutes=15), 10, "Asia/Shanghai",
+        "最高人民检察院",
+        "feed",
+        timedelta(minutes=15),
+        10,
+        "Asia/Shanghai",
     )
     mirror = cfg.source("mirror-1")
     assert mirror is not None and mirror.kind == "feed" and mirror.priority == 0
@@ -178,7 +182,9 @@ def test_missing_file_and_wrong_encoding(tmp_path: Path) -> None:
 
 
 def test_wrong_shapes(tmp_path: Path) -> None:
-    found = problems(tmp_path, 'sources = "x"\nextra = 1\n[[channels]]\nid = "c"\ntitle = "t"\nsources = "*"\n')
+    found = problems(
+        tmp_path, 'sources = "x"\nextra = 1\n[[channels]]\nid = "c"\ntitle = "t"\nsources = "*"\n'
+    )
     joined = "\n".join(found)
     assert "sources: must be an array of tables" in joined
     assert "(top level).extra: unknown key" in joined

@@ -16,9 +16,20 @@ MIN = timedelta(minutes=1)
 
 def item(**kw: object) -> Item:
     base: dict[str, object] = {
-        "source_id": "s", "guid": None, "url": None, "canonical_url": None, "title": "t", "content_html": "",
-        "content_text": "", "summary": "", "author": None, "publisher": None, "published_at": None,
-        "updated_at": None, "categories": (), "content_hash": "h" * 64,
+        "source_id": "s",
+        "guid": None,
+        "url": None,
+        "canonical_url": None,
+        "title": "t",
+        "content_html": "",
+        "content_text": "",
+        "summary": "",
+        "author": None,
+        "publisher": None,
+        "published_at": None,
+        "updated_at": None,
+        "categories": (),
+        "content_hash": "h" * 64,
     }
     base.update(kw)
     return Item(**base)  # type: ignore[arg-type]

@@ -84,12 +84,9 @@ def test_metadata_comparison_can_see_a_difference(migrated_engine: Engine) -> No
     assert any(d[0] == "add_column" and d[3].name == "not_migrated" for d in diffs if isinstance(d, tuple))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG storage/db.py:120 ensure_current: ScriptDirectory.get_revision() raises alembic "
-    "CommandError for an unknown revision instead of returning None, so DatabaseBehind is never raised",
-)
 def test_unknown_revision_is_a_clear_database_behind(migrated_engine: Engine) -> None:
+    """Regression: alembic's get_revision raises CommandError for an unknown id (it does not
+    return None); ensure_current must still answer DatabaseBehind."""
     with migrated_engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'ffff9999'"))
     with pytest.raises(DatabaseBehind, match=r"ffff9999.*does not know"):

@@ -134,6 +134,7 @@ def test_second_poll_is_conditional_and_records_not_modified(
     assert second.header("if-modified-since") == "Wed, 01 Nov 2023 00:00:00 GMT"
     assert second.status == 304
     p1, p2 = polls(rt, "a")
+    assert (p1.status, p1.http_status) == ("ok", 200)
     assert (p2.status, p2.http_status, p2.item_count, p2.error) == ("not_modified", 304, 0, None)
     assert p2.ingested_at is not None  # nothing to ingest: not left as pending work
     row = source_row(rt, "a")
@@ -432,16 +433,11 @@ def test_delivery_to_a_removed_webhook_is_dead_with_a_reason(
     assert receiver.attempts == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a new sighting of an existing article at a lower-priority source changes its "
-    "provenance (also_at, published in the feeds) but not article.changed_at, and "
-    "pipeline._channel_fingerprint hashes only (id, changed_at): the re-render is skipped and the "
-    "feed keeps the stale also_at",
-)
 def test_new_sighting_elsewhere_updates_the_feed_provenance(
     make_runtime: MakeRuntime, origin: Origin
 ) -> None:
+    """Regression: a sighting at a lower-priority source leaves the original as it is but changes
+    the provenance (also_at) the feeds publish, so the channel must be re-rendered."""
     origin.add("/a.xml", feed(1))
     origin.add("/b.xml", make_rss([{**entry(1), "guid": "b-1", "title": "转载：公告 1"}]))
     cfg = build_config(

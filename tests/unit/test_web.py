@@ -117,12 +117,16 @@ def test_if_modified_since(client: TestClient) -> None:
 def test_rerender_with_new_content_changes_etag(client: TestClient, rt: Runtime) -> None:
     old = client.get("/feeds/news.rss").headers["etag"]
     item = normalize_item(
-        RawItem(guid="https://www.gov.cn/t2.shtml", url="https://www.gov.cn/t2.shtml", title="第二篇",
-                content_html="<p>" + "新闻发布会介绍一季度国民经济运行情况。" * 3 + "</p>"),
+        RawItem(
+            guid="https://www.gov.cn/t2.shtml",
+            url="https://www.gov.cn/t2.shtml",
+            title="第二篇",
+            content_html="<p>" + "新闻发布会介绍一季度国民经济运行情况。" * 3 + "</p>",
+        ),
         SOURCE,
         base_url=SOURCE.url,
         now=T0,
-    )  # fmt: skip
+    )
     later = datetime(2024, 3, 2, tzinfo=UTC)
     with transaction(rt.sessions, serial=True) as s:
         repo.ingest_items(s, s.get_one(SourceRow, "gov"), [item], rt.config, later)
@@ -177,13 +181,15 @@ def test_index_lists_channels(client: TestClient) -> None:
         assert f'href="/feeds/{cid}.rss"' in html and f'href="/feeds/{cid}.atom"' in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG web/app.py: /feeds/{name} is registered with @app.get only, so HEAD answers 405 "
-    "(RFC 9110 §9.1: servers MUST support HEAD wherever GET is; feed checkers use it)",
-)
 def test_head_of_a_feed_gives_headers_without_body(client: TestClient, rt: Runtime) -> None:
+    """RFC 9110 §9.1: HEAD wherever GET is (feed checkers use it)."""
+    row = _stored(rt)
     r = client.head("/feeds/news.rss")
     assert r.status_code == 200
-    assert r.headers["etag"] == _stored(rt).rss_etag
+    assert r.headers["etag"] == row.rss_etag
+    assert r.headers["content-type"].startswith("application/rss+xml")
+    assert r.headers["content-length"] == str(len(row.rss or b""))
     assert r.content == b""
+    r = client.head("/feeds/news.rss", headers={"If-None-Match": row.rss_etag or ""})
+    assert r.status_code == 304
+    assert client.head("/feeds/nope.rss").status_code == 404

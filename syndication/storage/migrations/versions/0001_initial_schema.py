@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("config_url", sa.Text(), nullable=False),
         sa.Column("interval_seconds", sa.Integer(), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
@@ -156,6 +157,8 @@ def upgrade() -> None:
         sa.Column("guid", sa.Text(), nullable=True),
         sa.Column("url", sa.Text(), nullable=True),
         sa.Column("canonical_url", sa.Text(), nullable=True),
+        sa.Column("guid_hash", sa.String(length=64), nullable=True),
+        sa.Column("url_hash", sa.String(length=64), nullable=True),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("content_html", sa.Text(), nullable=False),
         sa.Column("content_text", sa.Text(), nullable=False),
@@ -179,18 +182,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sightings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sightings_article_id"), ["article_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_sightings_canonical_url"), ["canonical_url"], unique=False)
         batch_op.create_index(batch_op.f("ix_sightings_content_hash"), ["content_hash"], unique=False)
-        batch_op.create_index(batch_op.f("ix_sightings_guid"), ["guid"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sightings_guid_hash"), ["guid_hash"], unique=False)
         batch_op.create_index(batch_op.f("ix_sightings_source_id"), ["source_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sightings_url_hash"), ["url_hash"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("sightings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sightings_url_hash"))
         batch_op.drop_index(batch_op.f("ix_sightings_source_id"))
-        batch_op.drop_index(batch_op.f("ix_sightings_guid"))
+        batch_op.drop_index(batch_op.f("ix_sightings_guid_hash"))
         batch_op.drop_index(batch_op.f("ix_sightings_content_hash"))
-        batch_op.drop_index(batch_op.f("ix_sightings_canonical_url"))
         batch_op.drop_index(batch_op.f("ix_sightings_article_id"))
 
     op.drop_table("sightings")
