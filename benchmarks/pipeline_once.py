@@ -67,15 +67,21 @@ def article_body(n: int) -> str:
 def make_feeds(sources: int, items: int, dup: float) -> tuple[dict[str, bytes], int, int]:
     """Feed bytes per source id, and the expected new articles and duplicates."""
     shared_per_source = round(items * dup)
+    rng = random.Random(7)
+    capacity = [shared_per_source] * sources
+    placed: list[list[int]] = [[] for _ in range(sources)]
     pool = sources * shared_per_source // 2  # each shared article appears at exactly two sources
-    slots = [a for a in range(pool) for _ in range(2)]
-    random.Random(7).shuffle(slots)
+    for a in range(pool):
+        # the two sources with the most room left (ties broken at random): always two distinct ones
+        first, second = sorted(range(sources), key=lambda s: (-capacity[s], rng.random()))[:2]
+        for s in (first, second):
+            placed[s].append(a)
+            capacity[s] -= 1
     base = datetime(2025, 11, 1, tzinfo=UTC)
     feeds: dict[str, bytes] = {}
     next_unique = pool
     for s in range(sources):
-        shared = sorted(set(slots[s * shared_per_source : (s + 1) * shared_per_source]))
-        articles = list(shared)
+        articles = list(placed[s])
         while len(articles) < items:
             articles.append(next_unique)
             next_unique += 1

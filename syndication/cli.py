@@ -89,6 +89,15 @@ def export_env(settings: Settings, broker_url: str) -> dict[str, str]:
     return {**os.environ, **env}
 
 
+def kick(rt: Runtime) -> None:
+    """Render every channel now and look for due sources, rather than at the first sweep."""
+    from workers import tasks
+
+    for ch in rt.config.channels:
+        tasks.render_channel.delay(ch.id)
+    tasks.schedule_due.delay()
+
+
 def sync(rt: Runtime) -> None:
     with db.transaction(rt.sessions) as s:
         now = utcnow()
@@ -203,6 +212,7 @@ def beat(ctx: Context, pidfile: str | None, loglevel: str) -> None:
     env = export_env(rt.settings, _require_broker(rt.settings))
     schedule = rt.settings.data_dir.resolve() / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
+    kick(rt)
     argv = _celery_argv("beat", "-l", loglevel, "-s", str(schedule))
     if pidfile:
         argv += ["--pidfile", pidfile]
@@ -309,6 +319,7 @@ def run(ctx: Context, once: bool, timeout: float, concurrency: int) -> None:
             if once:
                 code = run_once(rt, timeout=timeout, worker=procs[0])
                 sys.exit(code)
+            kick(rt)
             beat_log = (log_dir / "beat.log").open("ab")
             procs.append(
                 subprocess.Popen(
