@@ -27,7 +27,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from syndication import __version__
+from syndication import __version__, logs
 from syndication.config import load_config
 from syndication.errors import ConfigError, SyndicationError
 from syndication.models import Config
@@ -117,12 +117,7 @@ def sync(rt: Runtime) -> None:
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Republish articles from official sources with proper attribution."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.setup(logging.DEBUG if verbose else logging.INFO)
     ctx.obj = Context(config_path)
 
 

@@ -147,6 +147,14 @@ def ingest(rt: Runtime, poll_id: int, *, now: Clock = utcnow) -> IngestOutcome |
         p.raw_items = None
         if errors:
             p.warning = "; ".join(([p.warning] if p.warning else []) + errors)[:4000]
+    log.info(
+        "ingested: %d new, %d duplicates, %d updated, %d bad entries",
+        len(result.new),
+        result.duplicates,
+        result.updated,
+        len(errors),
+        extra={"source_id": source.id, "poll_id": poll_id},
+    )
     return IngestOutcome(
         poll_id=poll_id,
         new=len(result.new),
@@ -334,15 +342,18 @@ def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOu
         d = s.get_one(DeliveryRow, delivery_id)
         d.attempts += 1
         d.last_attempt_at, d.last_status_code, d.last_error, d.lease_until = done, status_code, error, None
+        extra = {"delivery_id": delivery_id, "url": hook.url, "status": status_code, "error": error}
         if error is None:
+            log.info("delivered (attempt %d)", d.attempts, extra=extra)
             d.status, d.delivered_at, d.next_attempt_at = "sent", done, None
             return DeliveryOutcome("sent")
         if d.attempts >= settings.webhook_max_attempts:
             d.status, d.next_attempt_at = "dead", None
-            log.warning("delivery dead", extra={"delivery_id": delivery_id, "error": error})
+            log.warning("delivery dead after %d attempts", d.attempts, extra=extra)
             return DeliveryOutcome("dead")
         delay = webhooks.retry_delay(
             d.attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_cap, rng=rt.rng
         )
         d.next_attempt_at = done + timedelta(seconds=delay)
+        log.info("delivery failed (attempt %d), retrying in %.1fs", d.attempts, delay, extra=extra)
         return DeliveryOutcome("pending", delay)

@@ -7,9 +7,13 @@ database, never one beat entry per source.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import setup_logging
 from kombu import Queue
 
+from syndication import logs
 from syndication.settings import Settings
 
 QUEUES = ("poll", "process", "publish")
@@ -52,6 +56,12 @@ def make_app(settings: Settings | None = None) -> Celery:
         timezone="UTC",
     )
     return app
+
+
+@setup_logging.connect
+def _logging(loglevel: Any = "INFO", **_: Any) -> None:
+    """One log format with the structured keys (syndication.logs) in workers and beat too."""
+    logs.setup(loglevel or "INFO")
 
 
 app = make_app()

@@ -126,5 +126,8 @@ def sweep(self: Task) -> dict[str, int]:
         deliver.delay(delivery_id)
     found = {"polls": len(polls), "channels": len(channels), "deliveries": len(deliveries)}
     if any(found.values()):
-        log.info("sweep re-enqueued lost work", extra=found)
+        log.info(
+            "sweep re-enqueued lost work: %(polls)d polls, %(channels)d channels, %(deliveries)d deliveries",
+            found,
+        )
     return found
