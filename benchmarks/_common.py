@@ -13,8 +13,8 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,19 +97,33 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def header(title: str) -> None:
-    """Print what ran where, so pasted figures carry their context."""
-    print(f"# {title}")
-    print(
-        f"# {datetime.now(UTC):%Y-%m-%d %H:%M}Z, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {platform.machine()}"
+def code_state() -> str:
+    """The commit benchmarked, and how many files of the package differ from it (others may be editing)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "syndication", "workers"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return "commit unknown"
+    return f"commit {head}" + (
+        f" + {len(dirty)} uncommitted file(s) in syndication/, workers/" if dirty else ""
     )
 
 
-class Timer:
-    def __enter__(self) -> Timer:
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start
+def header(title: str) -> None:
+    """Print what ran where, so pasted figures carry their context."""
+    print(f"# {title}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"# {datetime.now(UTC):%Y-%m-%d %H:%M}Z, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}, load average {load}; {code_state()}"
+    )

@@ -9,8 +9,10 @@ Transports (the same tiny app, ``benchmarks/noop_celery_app.py``, the same worke
     with ``polling_interval=0.01``;
 (d) kombu's ``sqla+sqlite:///`` transport (a temporary SQLite file).
 
-Also rows (a)/(b) "+ events": the same with task events on as ``workers/app.py`` has them
-(``worker_send_task_events`` and ``task_send_sent_event``); the other transports cannot carry events.
+Also rows (a)/(b) "+ task events": the same with task events on as ``workers/app.py`` has them
+(``worker_send_task_events`` and ``task_send_sent_event``; the other transports cannot carry events),
+and (a)/(b) "early ack + prefetch 4": Celery's defaults instead of workers/app.py's ``acks_late`` and
+``worker_prefetch_multiplier=1``, to show what those reliability settings cost.
 
 Method, per transport: start ``celery -A noop_celery_app worker -c 2 -P prefork`` (acks_late, prefetch
 1, no result backend, no mingle/gossip/heartbeat/remote control) as a subprocess in its own process
@@ -23,7 +25,8 @@ is waited to catch duplicate executions (redeliveries). The worker is then stopp
 SIGKILL of its process group after 15 s), also on errors and Ctrl-C.
 
 Figures: publish rate (tasks/s for the N sends alone), end-to-end tasks/s (N / (t_done − t0)),
-seconds until the worker consumed the warm-up, duplicates; the embedded broker's start time
+seconds until the worker consumed the warm-up, duplicates, and the worker's warm shutdown time
+(SIGTERM until it exited, idle: the ``run --once`` exit pays it); the embedded broker's start time
 (``EmbeddedBroker.start()`` until it answers PING), median of 3 starts, next to the same redis-server
 started with the same arguments and polled by a client with ``retry=None``. A transport that has not
 finished after ``--timeout`` seconds (default 30) reports its partial rate.
@@ -61,9 +64,12 @@ WARMUP = 20
 class Worker:
     """``celery worker`` for the no-op app, in its own process group; ``stop()`` always reaps it."""
 
-    def __init__(self, broker_url: str, options: dict[str, Any], log: Path, *, events: bool) -> None:
+    def __init__(
+        self, broker_url: str, options: dict[str, Any], log: Path, *, events: bool, celery_defaults: bool
+    ) -> None:
         env = {
             **os.environ,
+            "BENCH_CELERY_DEFAULTS": "1" if celery_defaults else "",
             "BENCH_BROKER_URL": broker_url,
             "BENCH_TRANSPORT_OPTIONS": json.dumps(options),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
@@ -80,16 +86,21 @@ class Worker:
             argv, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    def stop(self) -> None:
+    def stop(self) -> float | None:
+        """Warm shutdown (SIGTERM); returns the seconds it took, or None if it had to be killed."""
+        took = None
         if self.proc.poll() is None:
+            t0 = time.perf_counter()
             self.proc.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(15)
+                took = time.perf_counter() - t0
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # the pool children, if any outlived the parent
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(5)
         self.log.close()
+        return took
 
 
 def count(path: Path) -> int:
@@ -116,19 +127,29 @@ def send(app: Any, path: Path, n: int) -> None:
 
 
 def run_transport(
-    label: str, url: str, options: dict[str, Any], n: int, timeout: float, work: Path, *, events: bool = False
+    label: str,
+    url: str,
+    options: dict[str, Any],
+    n: int,
+    timeout: float,
+    work: Path,
+    *,
+    events: bool = False,
+    celery_defaults: bool = False,
 ) -> list[Any]:
     slug = "".join(c if c.isalnum() else "-" for c in label)[:40]
-    worker = Worker(url, options, work / f"worker-{slug}.log", events=events)
+    worker = Worker(url, options, work / f"worker-{slug}.log", events=events, celery_defaults=celery_defaults)
     app = make_app(url, options)
     if events:
         app.conf.task_send_sent_event = True
+    row: list[Any] = [label, "interrupted", "", "", "", ""]
     try:
         t_start = time.monotonic()
         warm = work / f"warm-{slug}"
         send(app, warm, WARMUP)
         if not wait_count(warm, WARMUP, time.monotonic() + 60, worker):
-            return [label, "worker never consumed the warm-up (see its log)", "", "", "", ""]
+            row = [label, "worker never consumed the warm-up (see its log)", "", "", "", ""]
+            return row
         ready = time.monotonic() - t_start
         path = work / f"count-{slug}"
         t0 = time.perf_counter()
@@ -140,12 +161,15 @@ def run_transport(
         time.sleep(0.5)
         duplicates = max(0, count(path) - n)
         rate = (min(done, n) / elapsed) if finished else f"timeout: {done}/{n} in {elapsed:.0f}s"
-        return [label, n / sent, rate, elapsed if finished else "", ready, duplicates]
+        row = [label, n / sent, rate, elapsed if finished else "", ready, duplicates]
+        return row
     except Exception as e:  # report the row, keep going with the other transports
-        return [label, f"error: {type(e).__name__}: {e}"[:100], "", "", "", ""]
+        row = [label, f"error: {type(e).__name__}: {e}"[:100], "", "", "", ""]
+        return row
     finally:
         app.close()
-        worker.stop()
+        stopped = worker.stop()
+        row.append(stopped if stopped is not None else "killed")
 
 
 def raw_start_times(work: Path, times: int = 3) -> list[float]:
@@ -228,18 +252,24 @@ def main() -> None:
             f"\n{args.n} no-op tasks per transport, 2 prefork worker processes, acks_late, no result backend"
         )
         system.flushdb()
-        cases: list[tuple[str, str, dict[str, Any], bool]] = [
-            ("(a) embedded redis-server, unix socket", embedded.url, visibility, False),
-            ("(b) system Redis 127.0.0.1:6379/13", SYSTEM_REDIS, visibility, False),
-            ("(c) filesystem:// (default polling 1 s)", "filesystem://", fs_default, False),
-            ("(c) filesystem://, polling_interval 0.01", "filesystem://", fs_fast, False),
-            ("(d) sqla+sqlite:///", f"sqla+sqlite:///{work / 'broker.sqlite'}", {}, False),
-            ("(a) embedded + task events", embedded.url, visibility, True),
-            ("(b) system Redis + task events", SYSTEM_REDIS, visibility, True),
+        cases: list[tuple[str, str, dict[str, Any], bool, bool]] = [
+            ("(a) embedded redis-server, unix socket", embedded.url, visibility, False, False),
+            ("(b) system Redis 127.0.0.1:6379/13", SYSTEM_REDIS, visibility, False, False),
+            ("(c) filesystem:// (default polling 1 s)", "filesystem://", fs_default, False, False),
+            ("(c) filesystem://, polling_interval 0.01", "filesystem://", fs_fast, False, False),
+            ("(d) sqla+sqlite:///", f"sqla+sqlite:///{work / 'broker.sqlite'}", {}, False, False),
+            ("(a) embedded + task events", embedded.url, visibility, True, False),
+            ("(b) system Redis + task events", SYSTEM_REDIS, visibility, True, False),
+            ("(a) embedded, early ack + prefetch 4", embedded.url, visibility, False, True),
+            ("(b) system Redis, early ack + prefetch 4", SYSTEM_REDIS, visibility, False, True),
         ]
-        for label, url, options, events in cases:
+        for label, url, options, events, defaults in cases:
             print(f"  running {label} ...", file=sys.stderr, flush=True)
-            rows.append(run_transport(label, url, options, args.n, args.timeout, work, events=events))
+            rows.append(
+                run_transport(
+                    label, url, options, args.n, args.timeout, work, events=events, celery_defaults=defaults
+                )
+            )
             if url == SYSTEM_REDIS:
                 system.flushdb()
             elif url == embedded.url:  # a timed-out run must not leave tasks for the next one
@@ -253,6 +283,7 @@ def main() -> None:
                     "seconds",
                     "worker ready s",
                     "duplicates",
+                    "worker stop s",
                 ],
                 rows,
             )

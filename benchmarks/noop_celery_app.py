@@ -1,7 +1,8 @@
 """A tiny Celery app for ``broker_transports.py`` (not a benchmark itself): one no-op task.
 
 The worker runs ``celery -A noop_celery_app worker`` with ``benchmarks/`` on ``PYTHONPATH``; the broker
-comes from ``BENCH_BROKER_URL`` and transport options (JSON) from ``BENCH_TRANSPORT_OPTIONS``.
+comes from ``BENCH_BROKER_URL``, transport options (JSON) from ``BENCH_TRANSPORT_OPTIONS``, and
+``BENCH_CELERY_DEFAULTS=1`` selects Celery's default ack/prefetch settings (see ``make_app``).
 
 ``bench.noop(path)`` does nothing but record that it ran: it appends one byte to ``path`` (a file
 opened once per worker process with ``O_APPEND``, so each write is atomic and the file's size is the
@@ -26,7 +27,11 @@ QUEUE = "bench"
 _fds: dict[str, int] = {}
 
 
-def make_app(broker_url: str, transport_options: dict[str, object] | None = None) -> Celery:
+def make_app(
+    broker_url: str, transport_options: dict[str, object] | None = None, *, celery_defaults: bool = False
+) -> Celery:
+    """The app; ``celery_defaults`` swaps workers/app.py's acks_late + prefetch 1 for Celery's defaults
+    (ack before running, prefetch multiplier 4), to show what those two settings cost."""
     app = Celery("bench", set_as_current=False)
     app.conf.update(
         broker_url=broker_url,
@@ -34,8 +39,8 @@ def make_app(broker_url: str, transport_options: dict[str, object] | None = None
         broker_connection_retry_on_startup=True,
         result_backend=None,
         task_ignore_result=True,
-        task_acks_late=True,
-        worker_prefetch_multiplier=1,
+        task_acks_late=not celery_defaults,
+        worker_prefetch_multiplier=4 if celery_defaults else 1,
         task_serializer="json",
         accept_content=["json"],
         task_queues=[Queue(QUEUE)],

@@ -15,7 +15,8 @@ Timed per item (µs/item: median, p95, mean, and items/s = 1 / mean):
   ``pipeline.published_items`` does for each item of a channel render and for each webhook payload),
   and, as a part of it, the ``html_to_text(body_html)`` it computes for ``body_text``.
 
-Each item is processed once per round (default 3 rounds); an item's time is its median over rounds.
+Each item goes through every step once per round (default 3 rounds), interleaved item by item so
+that the load of other processes hits every step alike; an item's time is its median over rounds.
 
 Run: ``.venv/bin/python benchmarks/normalize_items.py [--rounds N]``
 """
@@ -84,15 +85,18 @@ def _sanitize_parts(raws: list[RawItem]) -> list[tuple[str, Callable[[Any], obje
     return parts
 
 
-def timed(fn: Callable[[Any], object], inputs: list[Any], rounds: int) -> list[float]:
-    """Median over ``rounds`` of each input's time, in µs."""
-    per: list[list[float]] = [[] for _ in inputs]
+def timed(cases: list[tuple[str, Callable[[Any], object], list[Any]]], rounds: int) -> dict[str, list[float]]:
+    """Each case's median over ``rounds`` per item, in µs. Interleaved item by item, case by case, so
+    that a change in the machine's load during the run hits every case alike."""
+    per = {label: [[] for _ in inputs] for label, _, inputs in cases}
+    n = min(len(inputs) for _, _, inputs in cases)
     for _ in range(rounds):
-        for i, x in enumerate(inputs):
-            t0 = time.perf_counter()
-            fn(x)
-            per[i].append(time.perf_counter() - t0)
-    return [statistics.median(t) * 1e6 for t in per]
+        for i in range(n):
+            for label, fn, inputs in cases:
+                t0 = time.perf_counter()
+                fn(inputs[i])
+                per[label][i].append(time.perf_counter() - t0)
+    return {label: [statistics.median(t) * 1e6 for t in times] for label, times in per.items()}
 
 
 def main() -> None:
@@ -155,8 +159,9 @@ def main() -> None:
         ("  html_to_text (body_text)", lambda ip: html_to_text(ip[0].content_html), zh),
     ]
     rows = []
-    for label, fn, inputs in cases:
-        us = timed(fn, inputs, args.rounds)
+    results = timed(cases, args.rounds)
+    for label, _, _ in cases:
+        us = results[label]
         mean = statistics.fmean(us)
         rows.append([label, median(us), percentile(us, 95), max(us), mean, 1e6 / mean])
     print(table(["step", "µs/item median", "p95", "max", "mean", "items/s (1/mean)"], rows))

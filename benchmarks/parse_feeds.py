@@ -3,10 +3,12 @@
 Measures, per corpus, the time to turn one feed's bytes into entries:
 
 * ``syndication parse_feed``: what the poll step runs (encoding detection and re-encoding to UTF-8 in
-  ``fetch.encoding.to_utf8_xml``, feedparser with ``sanitize_html=False``, mapping to ``RawItem``).
+  ``fetch.encoding.to_utf8_xml``, feedparser, mapping to ``RawItem``).
 * ``  of which to_utf8_xml``: the encoding step alone, to split our overhead from feedparser's.
-* ``feedparser.parse(sanitize_html=False)``: feedparser configured as we call it, on the raw bytes.
-* ``feedparser.parse (defaults)``: bare feedparser as most code calls it (sanitizes HTML).
+* ``feedparser.parse(sanitize_html=False, resolve_relative_uris=False)``: feedparser with neither of
+  its HTML passes over entry content, on the raw bytes (what parse_feed calls since b3a0043).
+* ``feedparser.parse(sanitize_html=False)``: relative-URI resolution on (feedparser's default).
+* ``feedparser.parse (defaults)``: bare feedparser as most code calls it (sanitizes HTML too).
 * ``fastfeedparser.parse``: lxml-based peer (``pip install fastfeedparser``; the row says so when
   it is missing).
 
@@ -14,10 +16,12 @@ Corpora: the 100 gzipped real feeds of ``shared/corpus/feeds/real/fastfeedparser
 (decompressed in memory first, before any timing) and the GB2312/Big5 ``*.xml`` feeds of
 ``shared/corpus/feeds/chinese-legacy-encodings``.
 
-Each feed is parsed once per round (default 3 rounds); a feed's time is its median over the rounds.
-Figures: ms per feed (median, p95 and max over feeds), feeds/s and MB/s (corpus size / median round
-time), failures (an exception, or for the peers no entries at all with a bozo flag), total entries,
-and ``count≠ours``: feeds for which the parser found a different number of entries than parse_feed.
+Each feed is parsed by each parser once per round (default 3 rounds), interleaved feed by feed so
+that the load of other processes on the machine hits every parser alike; a feed's time is its
+median over the rounds. Figures: ms per feed (median, p95 and max over feeds), feeds/s and MB/s
+(corpus size / the median over rounds of the summed per-feed times), failures (an exception, or for
+the peers no entries at all with a bozo flag), total entries, and ``count≠ours``: feeds for which
+the parser found a different number of entries than parse_feed.
 
 Run: ``.venv/bin/python benchmarks/parse_feeds.py [--rounds N]``
 """
@@ -64,9 +68,20 @@ def parsers() -> list[tuple[str, Parser | str]]:
     ]
     feedparser = peer("feedparser")
     if feedparser is None:
+        rows.append(
+            ("feedparser.parse(sanitize_html=False, resolve_relative_uris=False)", missing("feedparser"))
+        )
         rows.append(("feedparser.parse(sanitize_html=False)", missing("feedparser")))
         rows.append(("feedparser.parse (defaults)", missing("feedparser")))
     else:
+        rows.append(
+            (
+                "feedparser.parse(sanitize_html=False, resolve_relative_uris=False)",
+                lambda d: _feedparser_entries(
+                    feedparser.parse(io.BytesIO(d), sanitize_html=False, resolve_relative_uris=False)
+                ),
+            )
+        )
         rows.append(
             (
                 "feedparser.parse(sanitize_html=False)",
@@ -84,38 +99,38 @@ def parsers() -> list[tuple[str, Parser | str]]:
     return rows
 
 
-def measure(parse: Parser, feeds: list[tuple[str, bytes]], rounds: int) -> dict[str, Any]:
-    per_feed: list[list[float]] = [[] for _ in feeds]
-    round_totals: list[float] = []
-    failures: set[str] = set()
-    counts: dict[str, int] = {}
+def measure(named: list[tuple[str, Parser]], feeds: list[tuple[str, bytes]], rounds: int) -> dict[str, Any]:
+    """Every parser on every feed, interleaved (feed by feed, parser by parser) so that a change in
+    the machine's load during the run hits all parsers alike."""
+    per_feed = {label: [[] for _ in feeds] for label, _ in named}
+    counts: dict[str, dict[str, int]] = {label: {} for label, _ in named}
     for r in range(rounds):
-        t_round = time.perf_counter()
         for i, (name, data) in enumerate(feeds):
-            t0 = time.perf_counter()
-            try:
-                n = parse(data)
-            except Exception:
-                n = -1
-            per_feed[i].append(time.perf_counter() - t0)
-            if r == 0:
-                counts[name] = n
-                if n < 0:
-                    failures.add(name)
-        round_totals.append(time.perf_counter() - t_round)
-    times_ms = [statistics.median(t) * 1000 for t in per_feed]
-    wall = statistics.median(round_totals)
+            for label, parse in named:
+                t0 = time.perf_counter()
+                try:
+                    n = parse(data)
+                except Exception:
+                    n = -1
+                per_feed[label][i].append(time.perf_counter() - t0)
+                if r == 0:
+                    counts[label][name] = n
     size_mb = sum(len(d) for _, d in feeds) / 1e6
-    return {
-        "median": median(times_ms),
-        "p95": percentile(times_ms, 95),
-        "max": max(times_ms),
-        "feeds_s": len(feeds) / wall,
-        "mb_s": size_mb / wall,
-        "failures": failures,
-        "entries": sum(n for n in counts.values() if n > 0),
-        "counts": counts,
-    }
+    out = {}
+    for label, _ in named:
+        times_ms = [statistics.median(t) * 1000 for t in per_feed[label]]
+        wall = statistics.median(sum(t[r] for t in per_feed[label]) for r in range(rounds))
+        out[label] = {
+            "median": median(times_ms),
+            "p95": percentile(times_ms, 95),
+            "max": max(times_ms),
+            "feeds_s": len(feeds) / wall,
+            "mb_s": size_mb / wall,
+            "failures": {n for n, c in counts[label].items() if c < 0},
+            "entries": sum(c for c in counts[label].values() if c > 0),
+            "counts": counts[label],
+        }
+    return out
 
 
 def run_corpus(title: str, feeds: list[tuple[str, bytes]], rounds: int) -> None:
@@ -125,14 +140,17 @@ def run_corpus(title: str, feeds: list[tuple[str, bytes]], rounds: int) -> None:
     failed: dict[str, set[str]] = {}
     reference: dict[str, int] | None = None
     notes: list[str] = []
+    available = [(label, parse) for label, parse in parsers() if not isinstance(parse, str)]
+    for _, parse in available:
+        for _, data in feeds[:3]:  # warm up imports and caches
+            with contextlib.suppress(Exception):
+                parse(data)
+    measured = measure(available, feeds, rounds)
     for label, parse in parsers():
         if isinstance(parse, str):
             rows.append([label, parse, "", "", "", "", "", "", ""])
             continue
-        for _, data in feeds[:3]:  # warm up imports and caches
-            with contextlib.suppress(Exception):
-                parse(data)
-        m = measure(parse, feeds, rounds)
+        m = measured[label]
         failed[label] = m["failures"]
         if reference is None:
             reference = m["counts"]

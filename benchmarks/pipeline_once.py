@@ -18,7 +18,9 @@ Set-ups, each with a fresh temporary data folder and the same config:
 For each: the wall time of ``.venv/bin/syndication run --once`` (process start to exit: migrations,
 broker and worker start, polls, ingest, renders), new articles per second of that wall time, and the
 summary line the command prints; then the wall time of a second ``--once`` on the same data, where
-every source answers 304.
+every source answers 304. Below the table, a timeline of each run read back from the database (when
+the first poll started, the last poll, ingest and render finished, in seconds after launch), which
+shows where the wall time goes.
 
 Run: ``.venv/bin/python benchmarks/pipeline_once.py [--sources 20] [--items 50] [--dup 0.3]``
 """
@@ -141,7 +143,8 @@ def write_config(path: Path, origin: Origin, ids: list[str]) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def run_once(env: dict[str, str], cwd: Path, timeout: float) -> tuple[float, int, str, str]:
+def run_once(env: dict[str, str], cwd: Path, timeout: float) -> tuple[float, int, str, str, datetime]:
+    launched = datetime.now(UTC)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [SYNDICATION, "run", "--once", "--timeout", str(timeout)],
@@ -160,7 +163,44 @@ def run_once(env: dict[str, str], cwd: Path, timeout: float) -> tuple[float, int
         out, err = proc.communicate()
     wall = time.perf_counter() - t0
     summary = next((line for line in out.splitlines() if line.startswith("sources polled:")), "")
-    return wall, proc.returncode, summary, (out + err)[-1500:]
+    return wall, proc.returncode, summary, (out + err)[-1500:], launched
+
+
+def timeline(db_url: str, launched: datetime, until: datetime | None = None) -> str:
+    """When each stage ended, in seconds after the command was launched (from the database)."""
+    from sqlalchemy import create_engine, func, select
+    from sqlalchemy.orm import Session
+
+    from syndication.storage.tables import ChannelFeedRow, PollRow
+
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as s:
+            q = select(PollRow).where(PollRow.started_at >= launched)
+            if until is not None:
+                q = q.where(PollRow.started_at < until)
+            polls = list(s.scalars(q))
+            rendered = s.scalar(select(func.max(ChannelFeedRow.rendered_at)))
+    finally:
+        engine.dispose()
+    if not polls:
+        return "no polls recorded"
+
+    def at(when: datetime | None) -> str:
+        return f"{(when - launched).total_seconds():.1f}s" if when else "-"
+
+    fetch_parse = sorted(p.duration_ms or 0 for p in polls)
+    ingested = [p.ingested_at for p in polls if p.ingested_at]
+    parts = [
+        f"first poll started {at(min(p.started_at for p in polls))}",
+        f"last poll finished {at(max(p.finished_at or p.started_at for p in polls))}",
+        f"fetch+parse per poll median {fetch_parse[len(fetch_parse) // 2]:.0f} ms, max {fetch_parse[-1]:.0f} ms",
+    ]
+    if ingested:
+        parts.append(f"last ingest {at(max(ingested))}")
+    if rendered and rendered >= launched and (until is None or rendered < until):
+        parts.append(f"last render {at(rendered)}")
+    return "; ".join(parts)
 
 
 def status_counts(origin: Origin) -> str:
@@ -235,15 +275,19 @@ def main() -> None:
                     if db_url:
                         env["SYNDICATION_DATABASE_URL"] = db_url
                     origin.clear_log()
-                    wall1, rc1, summary1, tail1 = run_once(env, work, args.timeout)
+                    wall1, rc1, summary1, tail1, launched1 = run_once(env, work, args.timeout)
                     statuses1 = status_counts(origin)
                     origin.clear_log()
-                    wall2, rc2, summary2, tail2 = run_once(env, work, args.timeout)
+                    wall2, rc2, summary2, tail2, launched2 = run_once(env, work, args.timeout)
                     statuses2 = status_counts(origin)
+                    url = db_url or f"sqlite:///{work / 'data' / 'syndication.db'}"
+                    timeline1, timeline2 = timeline(url, launched1, launched2), timeline(url, launched2)
                 new = new_articles(summary1)
                 rows.append([label, wall1, new / wall1 if wall1 else 0, rc1, wall2, rc2])
                 notes.append(f"{label}:\n  1st: {summary1 or '(no summary)'}  [origin answered: {statuses1}]")
+                notes.append(f"       {timeline1}; exit {wall1:.1f}s")
                 notes.append(f"  2nd: {summary2 or '(no summary)'}  [origin answered: {statuses2}]")
+                notes.append(f"       {timeline2}; exit {wall2:.1f}s")
                 for rc, tail in ((rc1, tail1), (rc2, tail2)):
                     if rc != 0:
                         notes.append("  output tail: " + tail.replace("\n", "\n    "))

@@ -14,8 +14,8 @@ stripping, sorting), and the peer: a bare ``feedgen`` ``FeedGenerator`` given th
 extensions. Also, for the context of a channel render in ``pipeline.render``: the cost of
 ``render_attribution`` for the 50 items, which ``published_items`` runs before rendering.
 
-Figures: ms per render of all 50 items (median and p95 over ``--repeat`` renders, default 50) and
-the output size.
+Figures: ms per render of all 50 items (median and p95 over ``--repeat`` renders, default 50; the
+rows take turns, so a change in the machine's load hits all alike) and the output size.
 
 Run: ``.venv/bin/python benchmarks/render_feeds.py [--repeat N]``
 """
@@ -156,15 +156,19 @@ def bare_feedgen(fmt: str) -> Callable[[list[PublishedItem]], bytes] | str:
     return render
 
 
-def bench(fn: Callable[[], object], repeat: int) -> tuple[float, float, int]:
-    out = fn()  # warm-up
-    times = []
+def bench(cases: list[tuple[str, Callable[[], object]]], repeat: int) -> dict[str, tuple[float, float, int]]:
+    """(median ms, p95 ms, output bytes) per case; the cases take turns, so load changes hit all alike."""
+    sizes = {}
+    for name, fn in cases:
+        out = fn()  # warm-up
+        sizes[name] = len(out) if isinstance(out, bytes) else 0
+    times: dict[str, list[float]] = {name: [] for name, _ in cases}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    size = len(out) if isinstance(out, bytes) else 0
-    return median(times), percentile(times, 95), size
+        for name, fn in cases:
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: (median(t), percentile(t, 95), sizes[name]) for name, t in times.items()}
 
 
 def main() -> None:
@@ -209,11 +213,12 @@ def main() -> None:
             else:
                 cases.append((f"bare feedgen {fmt} (peer)", lambda r=peer_render, pub=pub: r(pub)))
         cases.append(("render_attribution ×50 (published_items)", attribute))
+        results = bench([(name, fn) for name, fn in cases if not isinstance(fn, str)], args.repeat)
         for name, fn in cases:
             if isinstance(fn, str):
                 rows.append([name, fn, "", ""])
                 continue
-            med, p95, size = bench(fn, args.repeat)
+            med, p95, size = results[name]
             rows.append([name, med, p95, f"{size / 1000:.0f} KB" if size else ""])
         print(table(["render (50 items)", "ms median", "p95", "output"], rows))
 

@@ -16,10 +16,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +290,8 @@ def run(ctx: Context, once: bool, timeout: float, concurrency: int) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
     try:
         with _children() as procs:
+            if once:  # deliveries wait until every source is ingested (see run_once)
+                env["SYNDICATION_WEBHOOK_HOLD"] = "1"
             worker_log = (log_dir / "worker.log").open("ab")
             procs.append(
                 subprocess.Popen(
@@ -341,28 +343,57 @@ def run(ctx: Context, once: bool, timeout: float, concurrency: int) -> None:
 
 
 def run_once(rt: Runtime, *, timeout: float, worker: subprocess.Popen[bytes]) -> int:
-    """Poll every source now, then wait until polls, ingests, renders and deliveries are done."""
+    """Poll every source now and wait until every poll is ingested; then release the deliveries (so
+    each payload names the original chosen among every source's copy) and wait until channels are
+    rendered and deliveries are sent, dead, or next due after the deadline. Work left over from an
+    earlier run (a poll not ingested, a channel not rendered, a delivery due) is picked up too."""
     from workers import tasks
 
     started = utcnow()
+    deadline = time.monotonic() + timeout
     with db.transaction(rt.sessions) as s:
         ids = repo.claim_sources(s, [src.id for src in rt.config.sources], started, lease=_lease(rt))
-        channels = [ch.id for ch in rt.config.channels]
     for source_id in ids:
         tasks.poll_source.delay(source_id)
-    for channel_id in channels:
-        tasks.render_channel.delay(channel_id)
-    deadline = time.monotonic() + timeout
-    done = False
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise click.ClickException(
-                f"the worker exited ({worker.returncode}); see its log in the data folder"
-            )
-        if _once_done(rt, ids, started):
-            done = True
-            break
-        time.sleep(0.2)
+    for ch in rt.config.channels:
+        tasks.render_channel.delay(ch.id)
+
+    def wait(done: Callable[[], bool], sweep: Callable[[], None]) -> bool:
+        last_sweep = time.monotonic()
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise click.ClickException(
+                    f"the worker exited ({worker.returncode}); see its log in the data folder"
+                )
+            if done():
+                return True
+            if time.monotonic() - last_sweep > 5:
+                sweep()
+                last_sweep = time.monotonic()
+            time.sleep(0.2)
+        return False
+
+    def sweep_polls() -> None:
+        with rt.sessions() as s:
+            for poll_id in repo.unfinished_polls(s, utcnow() - timedelta(seconds=5)):
+                tasks.ingest.delay(poll_id)
+
+    def sweep_rest() -> None:
+        now = utcnow()
+        with rt.sessions() as s:
+            channels = repo.dirty_channels(s, now - timedelta(seconds=5))
+            overdue = repo.due_deliveries(s, now - timedelta(seconds=10))
+        for channel_id in channels:
+            tasks.render_channel.delay(channel_id)
+        for delivery_id in overdue:
+            tasks.deliver.delay(delivery_id)
+
+    sweep_polls()
+    done = wait(lambda: _polls_done(rt, ids, started), sweep_polls)
+    if done:
+        release_deliveries(rt, tasks.deliver)
+        until = utcnow() + timedelta(seconds=max(0.0, deadline - time.monotonic()))
+        done = wait(lambda: _publish_done(rt, until), sweep_rest)
     summary = _summary(rt, started)
     click.echo(
         f"sources polled: {summary['polled']} ({summary['failed']} failed); new articles: {summary['new']}; "
@@ -375,21 +406,38 @@ def run_once(rt: Runtime, *, timeout: float, worker: subprocess.Popen[bytes]) ->
         click.echo(
             f"  feed {ch.id}: {rt.settings.base_url}/feeds/{ch.id}.rss (or `syndication feed {ch.id}`)"
         )
+    if summary["pending"]:
+        click.echo(
+            f"  {summary['pending']} deliveries are due again after this run; the next run or a "
+            "running `syndication run` retries them (they stay in the database)",
+            err=True,
+        )
     if not done:
         click.echo(
-            f"gave up waiting after {timeout:.0f}s; unfinished work stays queued for the next run", err=True
+            f"gave up waiting after {timeout:.0f}s; unfinished work stays in the database for the next run",
+            err=True,
         )
         return 3
     return 0
 
 
-def _lease(rt: Runtime) -> Any:
-    from datetime import timedelta
+def release_deliveries(rt: Runtime, deliver: Any) -> None:
+    """Enqueue every pending delivery: now when due, else at its next attempt."""
+    now = utcnow()
+    with rt.sessions() as s:
+        rows = s.execute(
+            select(DeliveryRow.id, DeliveryRow.next_attempt_at).where(DeliveryRow.status == "pending")
+        ).all()
+    for delivery_id, at in rows:
+        wait_s = max(0.0, (at - now).total_seconds()) if at else 0.0
+        deliver.apply_async((delivery_id,), countdown=wait_s)
 
+
+def _lease(rt: Runtime) -> timedelta:
     return timedelta(seconds=rt.settings.poll_lease_seconds)
 
 
-def _once_done(rt: Runtime, source_ids: list[str], started: datetime) -> bool:
+def _polls_done(rt: Runtime, source_ids: list[str], started: datetime) -> bool:
     with rt.sessions() as s:
         polled = s.scalar(
             select(func.count(func.distinct(PollRow.source_id))).where(
@@ -398,15 +446,25 @@ def _once_done(rt: Runtime, source_ids: list[str], started: datetime) -> bool:
         )
         if (polled or 0) < len(source_ids):
             return False
-        if s.scalar(
+        return not s.scalar(
             select(func.count(PollRow.id)).where(PollRow.status == "ok", PollRow.ingested_at.is_(None))
-        ):
-            return False
-        if s.scalar(
+        )
+
+
+def _publish_done(rt: Runtime, until: datetime) -> bool:
+    """Channels rendered; every delivery sent, dead, or not due again before ``until``."""
+    with rt.sessions() as s:
+        dirty = s.scalar(
             select(func.count()).select_from(ChannelFeedRow).where(ChannelFeedRow.dirty_since.is_not(None))
-        ):
+        )
+        if dirty:
             return False
-        return not s.scalar(select(func.count(DeliveryRow.id)).where(DeliveryRow.status == "pending"))
+        return not s.scalar(
+            select(func.count(DeliveryRow.id)).where(
+                DeliveryRow.status == "pending",
+                (DeliveryRow.next_attempt_at.is_(None)) | (DeliveryRow.next_attempt_at <= until),
+            )
+        )
 
 
 def _summary(rt: Runtime, started: datetime) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from syndication.models import Item
 
@@ -18,6 +19,28 @@ URN_PREFIXES = ("http://", "https://", "tag:", "urn:")
 
 def text_hash(text: str | None) -> str | None:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() if text else None
+
+
+def url_match_key(url: str) -> str:
+    """What two links must share to be the same page at two sources: the canonical URL without its
+    scheme, a leading ``www.`` or a trailing slash (``http://www.x.cn/a/`` ~ ``https://x.cn/a``)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    if parts.port:
+        host += f":{parts.port}"
+    path = parts.path.rstrip("/")
+    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def url_hash(url: str | None) -> str | None:
+    return text_hash(url_match_key(url)) if url else None
+
+
+def guid_hash(guid: str | None) -> str | None:
+    """A URL-like GUID is hashed like a link, so a GUID at one source matches a link at another."""
+    if guid and guid.lower().startswith(("http://", "https://")):
+        return url_hash(guid)
+    return text_hash(guid)
 
 
 def _keyed(prefix: str, value: str) -> str:

@@ -74,6 +74,9 @@ def poll(rt: Runtime, source_id: str, *, now: Clock = utcnow) -> int | None:
         }
     except ParseError as e:
         outcome_kw = {"status": "error", "http_status": 200, "error": f"parse: {e}"}
+    except Exception as e:  # bad input must never leave a source claimed and silent
+        log.exception("unexpected error polling", extra={"source_id": source_id, "url": url})
+        outcome_kw = {"status": "error", "error": f"unexpected: {type(e).__name__}: {e}"[:2000]}
     finished = now()
     outcome = repo.PollOutcome(
         url=url,
@@ -142,6 +145,7 @@ def ingest(rt: Runtime, poll_id: int, *, now: Clock = utcnow) -> IngestOutcome |
             return None
         src = s.get_one(SourceRow, p.source_id)
         result = repo.ingest_items(s, src, items, rt.config, at)
+        errors += result.errors
         p.ingested_at = at
         p.new_articles, p.duplicates = len(result.new), result.duplicates
         p.raw_items = None
@@ -196,7 +200,7 @@ def published_items(
             template=channel.template,
             disclaimer=disclaimer,
             template_dirs=config.template_dirs,
-            tz=src.timezone if src and src.timezone != "UTC" else "Asia/Shanghai",
+            tz=src.timezone if src else "UTC",  # shown in the time zone the source publishes in
         )
         out.append(
             PublishedItem(
@@ -308,8 +312,10 @@ def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOu
         at = now()
         if d is None or d.status != "pending":
             return DeliveryOutcome(d.status if d else "skipped")
-        if (d.lease_until and d.lease_until > at) or (d.next_attempt_at and d.next_attempt_at > at):
-            return DeliveryOutcome("skipped")
+        if d.lease_until and d.lease_until > at:
+            return DeliveryOutcome("skipped")  # another worker is attempting it
+        if d.next_attempt_at and d.next_attempt_at > at:  # early message: come back when due
+            return DeliveryOutcome("pending", (d.next_attempt_at - at).total_seconds())
         hook = next((w for w in rt.config.webhooks if w.id == d.webhook_id), None)
         if hook is None:
             d.status, d.last_error = "dead", "the webhook is no longer in the config"

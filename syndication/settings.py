@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 10
     webhook_retry_base: float = 2.0  # seconds before the 2nd attempt; doubles each time (with jitter)
     webhook_retry_cap: float = 3600.0
+    webhook_hold: bool = False  # ingest does not enqueue deliveries (`run --once` releases them itself)
 
     # beat
     schedule_every: float = 5.0  # seconds between schedule_due runs

@@ -89,8 +89,9 @@ def ingest(self: Task, poll_id: int) -> int:
         return 0
     for channel_id in outcome.channels:
         render_channel.delay(channel_id)
-    for delivery_id in outcome.deliveries:
-        deliver.delay(delivery_id)
+    if not runtime().settings.webhook_hold:
+        for delivery_id in outcome.deliveries:
+            deliver.delay(delivery_id)
     return outcome.new
 
 

@@ -17,6 +17,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
@@ -38,7 +39,8 @@ __all__ = [
 CONTENT_HASH_VERSION = 1
 SUMMARY_CHARS = 200
 TITLE_FALLBACK_CHARS = 60
-HASH_TITLE_BELOW = 40  # normalized body shorter than this: the title is hashed too
+HASH_TITLE_BELOW = 200  # normalized body shorter than this: the title is hashed too
+NAME_CHARS = 300  # author / publisher are cut to this (database column width)
 FUTURE_TOLERANCE = timedelta(days=1)
 
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
@@ -293,9 +295,9 @@ def content_hash(title: str, text: str) -> str:
 
     Rule (version 1): normalize with NFKC, remove every whitespace and zero-width character,
     lower-case. Hash the normalized body text alone, so a reprint with the same body matches even when
-    its title or layout differs. When the normalized body is shorter than ``HASH_TITLE_BELOW`` (40)
-    characters (title-only feeds, empty bodies), hash ``title + U+001F + body`` instead, so two
-    different title-only entries do not collide. The digest is the sha256 hex of
+    its title or layout differs. When the normalized body is shorter than ``HASH_TITLE_BELOW`` (200)
+    characters (title-only feeds, short notices, boilerplate such as "详见附件"), hash
+    ``title + U+001F + body`` instead, so two different short entries do not collide. The digest is the sha256 hex of
     ``b"v<CONTENT_HASH_VERSION>\\x00" + basis.encode("utf-8")``; bump the version when the rule changes.
     """
     basis = _hash_basis(text)
@@ -315,8 +317,31 @@ def _truncate(text: str, limit: int) -> str:
     return line[: limit - 1].rstrip() + "…"
 
 
-def _clean_optional(text: str | None) -> str | None:
-    return clean_title(text or "") or None
+def _clean_optional(text: str | None, limit: int) -> str | None:
+    cleaned = clean_title(text or "")
+    return _truncate(cleaned, limit) if cleaned else None
+
+
+def _without_nul(raw: RawItem) -> RawItem:
+    """NUL characters (which PostgreSQL text cannot hold, and no feed means) removed from every field."""
+    changes: dict[str, object] = {}
+    for name in (
+        "guid",
+        "url",
+        "title",
+        "content_html",
+        "summary_html",
+        "author",
+        "publisher",
+        "published",
+        "updated",
+    ):
+        value = getattr(raw, name)
+        if isinstance(value, str) and "\x00" in value:
+            changes[name] = value.replace("\x00", "")
+    if any("\x00" in c for c in raw.categories):
+        changes["categories"] = tuple(c.replace("\x00", "") for c in raw.categories)
+    return replace(raw, **changes) if changes else raw  # type: ignore[arg-type]
 
 
 def _categories(raw: tuple[str, ...]) -> tuple[str, ...]:
@@ -338,7 +363,12 @@ def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, 
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    url = absolute_url(raw.url, base_url=base_url)
+    raw = _without_nul(raw)
+    guid = (raw.guid or "").strip() or None
+    link = raw.url
+    if not link and guid and guid.lower().startswith(("http://", "https://")):
+        link = guid  # an RSS guid that is a URL (even isPermaLink="false") is the best link there is
+    url = absolute_url(link, base_url=base_url)
     body_html = raw.content_html or raw.summary_html
     content_html = sanitize_html(body_html, base_url=url or base_url)
     content_text = html_to_text(content_html)
@@ -348,15 +378,15 @@ def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, 
     title = clean_title(raw.title) or _truncate(content_text, TITLE_FALLBACK_CHARS) or url or "(untitled)"
     return Item(
         source_id=source.id,
-        guid=(raw.guid or "").strip() or None,
+        guid=guid,
         url=url,
         canonical_url=canonical_url(url),
         title=title,
         content_html=content_html,
         content_text=content_text,
         summary=summary_text,
-        author=_clean_optional(raw.author),
-        publisher=_clean_optional(raw.publisher),
+        author=_clean_optional(raw.author, NAME_CHARS),
+        publisher=_clean_optional(raw.publisher, NAME_CHARS),
         published_at=_clamp(parse_datetime(raw.published, tz=source.timezone), now),
         updated_at=_clamp(parse_datetime(raw.updated, tz=source.timezone), now),
         categories=_categories(raw.categories),

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from syndication import decide
-from syndication.models import Config, Item, Provenance, Sighting
+from syndication.models import Config, Item, Provenance, Sighting, WebhookConfig
 from syndication.storage.tables import (
     ArticleRow,
     ChannelFeedRow,
@@ -191,6 +192,7 @@ class IngestResult:
     unchanged: int = 0
     channels: set[str] = field(default_factory=set)  # channels to re-render
     deliveries: list[int] = field(default_factory=list)  # deliveries created
+    errors: list[str] = field(default_factory=list)  # entries that could not be stored (rolled back alone)
 
 
 def _find_article(session: Session, item: Item, source_id: str) -> int | None:
@@ -198,7 +200,7 @@ def _find_article(session: Session, item: Item, source_id: str) -> int | None:
     if decide.guid_is_global(item.guid):
         hit = session.scalar(
             select(SightingRow.article_id)
-            .where(SightingRow.guid_hash == decide.text_hash(item.guid))
+            .where(SightingRow.guid_hash == decide.guid_hash(item.guid), SightingRow.source_id != source_id)
             .limit(1)
         )
         if hit is not None:
@@ -206,7 +208,7 @@ def _find_article(session: Session, item: Item, source_id: str) -> int | None:
     if item.canonical_url:
         # At another source only: two entries of one source are two articles even when their
         # links normalize to the same URL (their GUIDs differ, or they would share a key).
-        url_hash = decide.text_hash(item.canonical_url)
+        url_hash = decide.url_hash(item.canonical_url)
         hit = session.scalar(
             select(SightingRow.article_id)
             .where(
@@ -225,10 +227,10 @@ def _find_article(session: Session, item: Item, source_id: str) -> int | None:
 def _sighting_fields(item: Item) -> dict[str, object]:
     return {
         "guid": item.guid,
-        "guid_hash": decide.text_hash(item.guid),
+        "guid_hash": decide.guid_hash(item.guid),
         "url": item.url,
         "canonical_url": item.canonical_url,
-        "url_hash": decide.text_hash(item.canonical_url),
+        "url_hash": decide.url_hash(item.canonical_url),
         "title": item.title,
         "content_html": item.content_html,
         "content_text": item.content_text,
@@ -281,6 +283,83 @@ def _refresh_article(session: Session, article: ArticleRow, now: datetime) -> bo
     return changed
 
 
+def _ingest_one(
+    session: Session,
+    source: SourceRow,
+    item: Item,
+    channels: list[str],
+    webhooks: list[WebhookConfig],
+    config: Config,
+    now: datetime,
+    result: IngestResult,
+) -> None:
+    key = decide.item_key(item)
+    sighting = session.scalar(
+        select(SightingRow).where(SightingRow.source_id == source.id, SightingRow.item_key == key)
+    )
+    if sighting is not None:
+        sighting.last_seen_at = now
+        fields = _sighting_fields(item)
+        for k in ("published_at", "updated_at"):
+            # A missing time, or a future time clamped to this poll's `now`, is no change.
+            if fields[k] is None or (fields[k] == now and getattr(sighting, k) is not None):
+                del fields[k]
+        if any(getattr(sighting, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(sighting, k, v)
+            article = session.get_one(ArticleRow, sighting.article_id)
+            if _refresh_article(session, article, now):
+                result.channels.update(channels_of_article(session, article.id, config))
+            result.updated += 1
+        else:
+            result.unchanged += 1
+        return
+    article_id = _find_article(session, item, source.id)
+    if article_id is None:
+        article = ArticleRow(
+            title=item.title,
+            content_html="",
+            content_text="",
+            summary="",
+            publisher=source.name,
+            categories=[],
+            content_hash=item.content_hash,
+            source_id=source.id,
+            sort_at=item.published_at or now,
+            first_seen_at=now,
+            changed_at=now,
+        )
+        session.add(article)
+        session.flush()
+        result.new.append(article.id)
+    else:
+        article = session.get_one(ArticleRow, article_id)
+        result.duplicates += 1
+    session.add(
+        SightingRow(
+            article_id=article.id,
+            source_id=source.id,
+            item_key=key,
+            first_seen_at=now,
+            last_seen_at=now,
+            **_sighting_fields(item),
+        )
+    )
+    session.flush()
+    _refresh_article(session, article, now)
+    result.channels.update(channels)
+    if article_id is not None:
+        # seen at one more place: the provenance (also_at) changed even if the original did not
+        article.changed_at = now
+        result.channels.update(channels_of_article(session, article.id, config))
+    for hook in webhooks:
+        delivery_id = ensure_delivery(
+            session, hook.id, article.id, [c for c in channels if c in hook.channels], now
+        )
+        if delivery_id is not None:
+            result.deliveries.append(delivery_id)
+
+
 def ingest_items(
     session: Session, source: SourceRow, items: Iterable[Item], config: Config, now: datetime
 ) -> IngestResult:
@@ -291,71 +370,20 @@ def ingest_items(
     channels = [ch.id for ch in config.channels_for_source(source.id)]
     webhooks = [w for w in config.webhooks if set(w.channels) & set(channels)]
     for item in items:
-        key = decide.item_key(item)
-        sighting = session.scalar(
-            select(SightingRow).where(SightingRow.source_id == source.id, SightingRow.item_key == key)
-        )
-        if sighting is not None:
-            sighting.last_seen_at = now
-            fields = _sighting_fields(item)
-            for k in ("published_at", "updated_at"):
-                # A missing time, or a future time clamped to this poll's `now`, is no change.
-                if fields[k] is None or (fields[k] == now and getattr(sighting, k) is not None):
-                    del fields[k]
-            if any(getattr(sighting, k) != v for k, v in fields.items()):
-                for k, v in fields.items():
-                    setattr(sighting, k, v)
-                article = session.get_one(ArticleRow, sighting.article_id)
-                if _refresh_article(session, article, now):
-                    result.channels.update(channels_of_article(session, article.id, config))
-                result.updated += 1
-            else:
-                result.unchanged += 1
+        one = IngestResult()
+        try:
+            with session.begin_nested():  # one bad entry rolls back alone
+                _ingest_one(session, source, item, channels, webhooks, config, now, one)
+        except SQLAlchemyError as e:
+            what = item.guid or item.url or item.title[:60]
+            result.errors.append(f"{what}: {type(e).__name__}: {getattr(e, 'orig', None) or e}"[:500])
             continue
-        article_id = _find_article(session, item, source.id)
-        if article_id is None:
-            article = ArticleRow(
-                title=item.title,
-                content_html="",
-                content_text="",
-                summary="",
-                publisher=source.name,
-                categories=[],
-                content_hash=item.content_hash,
-                source_id=source.id,
-                sort_at=item.published_at or now,
-                first_seen_at=now,
-                changed_at=now,
-            )
-            session.add(article)
-            session.flush()
-            result.new.append(article.id)
-        else:
-            article = session.get_one(ArticleRow, article_id)
-            result.duplicates += 1
-        session.add(
-            SightingRow(
-                article_id=article.id,
-                source_id=source.id,
-                item_key=key,
-                first_seen_at=now,
-                last_seen_at=now,
-                **_sighting_fields(item),
-            )
-        )
-        session.flush()
-        _refresh_article(session, article, now)
-        result.channels.update(channels)
-        if article_id is not None:
-            # seen at one more place: the provenance (also_at) changed even if the original did not
-            article.changed_at = now
-            result.channels.update(channels_of_article(session, article.id, config))
-        for hook in webhooks:
-            delivery_id = ensure_delivery(
-                session, hook.id, article.id, [c for c in channels if c in hook.channels], now
-            )
-            if delivery_id is not None:
-                result.deliveries.append(delivery_id)
+        result.new += one.new
+        result.duplicates += one.duplicates
+        result.updated += one.updated
+        result.unchanged += one.unchanged
+        result.channels |= one.channels
+        result.deliveries += one.deliveries
     mark_channels_dirty(session, sorted(result.channels), now)
     return result
 

@@ -8,12 +8,20 @@ from __future__ import annotations
 import gzip
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
+import redis
 from lxml import etree
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
-from tests.integration.conftest import Deployment, channel_toml, source_toml, webhook_toml
+from syndication.storage.db import make_engine
+from syndication.storage.tables import DeliveryRow
+from tests.integration.conftest import SECRET, Deployment, channel_toml, source_toml, webhook_toml
 from tests.servers import Origin, WebhookReceiver, make_atom, make_rss
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "feeds"
@@ -22,9 +30,10 @@ REAL_FEED = CORPUS / "real" / "fastfeedparser" / "tests" / "integration" / "pypy
 
 BODY_1 = (
     "<p>最高人民检察院近日召开会议，部署全国检察机关开展专项工作，要求各级检察院切实履行法律监督职责。</p>"
+    * 5
 )
-BODY_2 = "<p>湖北省检察机关锚定以高质量人才队伍建设助推检察工作现代化这一目标，不断创新人才培育机制。</p>"
-BODY_3 = "<p>第三篇文章的正文，与前两篇毫不相同，讲述了基层检察院开展普法宣传进社区的做法与成效。</p>"
+BODY_2 = "<p>湖北省检察机关锚定以高质量人才队伍建设助推检察工作现代化这一目标，不断创新人才培育机制。</p>" * 5
+BODY_3 = "<p>第三篇文章的正文，与前两篇毫不相同，讲述了基层检察院开展普法宣传进社区的做法与成效。</p>" * 5
 
 
 def official_feed() -> bytes:
@@ -98,6 +107,17 @@ def configure(d: Deployment, origin: Origin, receiver: WebhookReceiver) -> None:
         + channel_toml("all", "Everything", ["*"], template="en", limit=500)
         + webhook_toml("downstream", receiver.url, ["news"])
     )
+
+
+@contextmanager
+def sqlalchemy_session(d: Deployment) -> Iterator[Session]:
+    url = d.env.get("SYNDICATION_DATABASE_URL") or f"sqlite:///{d.root / 'data' / 'syndication.db'}"
+    engine = make_engine(url)
+    try:
+        with Session(engine) as s, s.begin():
+            yield s
+    finally:
+        engine.dispose()
 
 
 def summary(stdout: str) -> dict[str, int]:
@@ -321,3 +341,53 @@ def test_gzip_feed_from_corpus(deployment: Deployment, origin: Origin, redis_url
     s = summary(out.stdout)
     assert s["failed"] == 0, out.stdout + out.stderr
     assert 0 < s["new"] + s["duplicates"] <= expected
+
+
+def test_webhooks_wait_for_every_source_and_name_the_original(
+    deployment: Deployment, origin: Origin, receiver: WebhookReceiver, redis_url: str
+) -> None:
+    """The reprint answers first, the official source (higher priority) two seconds later: the
+    webhook still credits the official source, because `--once` releases deliveries only after every
+    poll is ingested."""
+    d = deployment
+    d.env.update(SYNDICATION_BROKER_URL=redis_url)
+    origin.add("/spp.xml", official_feed())
+    origin.slow("/spp.xml", delay=2)
+    origin.add("/reprint.atom", reprint_feed(), content_type="application/atom+xml")
+    d.write_config(
+        source_toml("spp", "最高人民检察院", origin.url("/spp.xml"), priority=10)
+        + source_toml("reprint", "廉政法制网", origin.url("/reprint.atom"))
+        + channel_toml("news", "检察要闻", ["spp", "reprint"])
+        + webhook_toml("downstream", receiver.url, ["news"])
+    )
+    out = d.run("run", "--once", "--timeout", "120")
+    assert summary(out.stdout)["sent"] == 3
+    by_url = {a.json["data"]["url"]: a.json["data"] for a in receiver.delivered() if a.json}
+    hubei = by_url["https://www.spp.gov.cn/spp/zdgz/202312/t20231201_635358.shtml"]
+    assert hubei["provenance"]["publisher"] == "最高人民检察院"
+    assert hubei["title"] == "湖北：以高质量人才队伍建设助推检察工作现代化"
+
+
+def test_a_later_run_finishes_what_an_earlier_one_left(
+    deployment: Deployment, origin: Origin, redis_url: str
+) -> None:
+    """Run 1 cannot reach the webhook and gives up waiting; the broker then loses every message (a
+    Redis restarted empty). Run 2 finds the pending deliveries in the database and sends them."""
+    d = deployment
+    d.env.update(SYNDICATION_BROKER_URL=redis_url, SYNDICATION_WEBHOOK_RETRY_BASE="60")
+    origin.add("/spp.xml", official_feed())
+    with WebhookReceiver(SECRET, fail_first=1) as flaky:
+        d.write_config(
+            source_toml("spp", "最高人民检察院", origin.url("/spp.xml"))
+            + channel_toml("news", "检察要闻", ["spp"])
+            + webhook_toml("downstream", flaky.url, ["news"])
+        )
+        first = d.run("run", "--once", "--timeout", "20")
+        s1 = summary(first.stdout)
+        assert s1["sent"] == 0 and "still retrying: 2" in first.stdout, first.stdout
+        redis.Redis.from_url(redis_url).flushdb()
+        with sqlalchemy_session(d) as s:  # make the retries due now
+            s.execute(update(DeliveryRow).values(next_attempt_at=datetime.now(UTC)))
+        second = d.run("run", "--once", "--timeout", "60")
+        assert summary(second.stdout)["sent"] == 2, second.stdout
+        assert len({a.webhook_id for a in flaky.delivered()}) == 2

@@ -27,9 +27,9 @@ from tests.servers import Origin, make_rss
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-BODY_1 = "<p>" + "国务院办公厅关于进一步优化政务服务提升行政效能的意见全文如下。" * 3 + "</p>"
-BODY_2 = "<p>" + "最高人民检察院发布第四十批指导性案例，涉及知识产权保护。" * 3 + "</p>"
-BODY_3 = "<p>" + "生态环境部通报今年第一季度全国地表水环境质量状况。" * 3 + "</p>"
+BODY_1 = "<p>" + "国务院办公厅关于进一步优化政务服务提升行政效能的意见全文如下。" * 8 + "</p>"
+BODY_2 = "<p>" + "最高人民检察院发布第四十批指导性案例，涉及知识产权保护。" * 8 + "</p>"
+BODY_3 = "<p>" + "生态环境部通报今年第一季度全国地表水环境质量状况。" * 8 + "</p>"
 
 MakeRuntime = Callable[..., Runtime]
 

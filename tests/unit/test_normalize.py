@@ -188,7 +188,10 @@ def test_parse_datetime_rejects_unknown_timezone() -> None:
         parse_datetime("2023-12-01", tz="Asia/Shangai")
 
 
-BODY = "激活内驱力 人人尽展其才。近日，湖北省鄂州市梁子湖区检察院迎来一批“特别的老师”——湖北省检察机关巡讲团。"
+BODY = (
+    "激活内驱力 人人尽展其才。近日，湖北省鄂州市梁子湖区检察院迎来一批“特别的老师”——湖北省检察机关巡讲团。"
+    * 4
+)
 
 
 @pytest.mark.parametrize(
@@ -219,8 +222,8 @@ def test_content_hash_different(a: tuple[str, str], b: tuple[str, str]) -> None:
 
 def test_content_hash_follows_the_documented_rule() -> None:
     assert CONTENT_HASH_VERSION == 1
-    body = "  Ｈｅｌｌｏ\u3000World, this body is long enough to be hashed alone.\n"
-    basis = "helloworld,thisbodyislongenoughtobehashedalone."
+    body = "  Ｈｅｌｌｏ\u3000World, this body is long enough to be hashed alone. " * 5 + "\n"
+    basis = "helloworld,thisbodyislongenoughtobehashedalone." * 5
     assert content_hash("ignored title", body) == hashlib.sha256(b"v1\x00" + basis.encode()).hexdigest()
     short = hashlib.sha256("v1\x00标题\x1fshort".encode()).hexdigest()
     assert content_hash(" 标 题 ", "Short") == short
