@@ -6,7 +6,8 @@ Measures, per corpus, the time to turn one feed's bytes into entries:
   ``fetch.encoding.to_utf8_xml``, feedparser, mapping to ``RawItem``).
 * ``  of which to_utf8_xml``: the encoding step alone, to split our overhead from feedparser's.
 * ``feedparser.parse(sanitize_html=False, resolve_relative_uris=False)``: feedparser with neither of
-  its HTML passes over entry content, on the raw bytes (what parse_feed calls since b3a0043).
+  its HTML passes over entry content, on the raw bytes (parse_feed's flags since b3a0043), and the
+  same with the ``content-location`` response header parse_feed passes (the feed URL as base URI).
 * ``feedparser.parse(sanitize_html=False)``: relative-URI resolution on (feedparser's default).
 * ``feedparser.parse (defaults)``: bare feedparser as most code calls it (sanitizes HTML too).
 * ``fastfeedparser.parse``: lxml-based peer (``pip install fastfeedparser``; the row says so when
@@ -79,6 +80,19 @@ def parsers() -> list[tuple[str, Parser | str]]:
                 "feedparser.parse(sanitize_html=False, resolve_relative_uris=False)",
                 lambda d: _feedparser_entries(
                     feedparser.parse(io.BytesIO(d), sanitize_html=False, resolve_relative_uris=False)
+                ),
+            )
+        )
+        rows.append(
+            (
+                "  same + response_headers={content-location: URL}",
+                lambda d: _feedparser_entries(
+                    feedparser.parse(
+                        io.BytesIO(d),
+                        sanitize_html=False,
+                        resolve_relative_uris=False,
+                        response_headers={"content-location": "https://example.org/feed.xml"},
+                    )
                 ),
             )
         )

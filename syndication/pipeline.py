@@ -196,6 +196,7 @@ def published_items(
         html, text = render_attribution(
             title=a.title,
             body_html=a.content_html,
+            body_text=a.content_text,
             provenance=prov,
             template=channel.template,
             disclaimer=disclaimer,

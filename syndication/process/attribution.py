@@ -178,10 +178,12 @@ def render_attribution(
     disclaimer: str | None,
     template_dirs: Sequence[str] = (),
     tz: str = "Asia/Shanghai",
+    body_text: str | None = None,
 ) -> tuple[str, str]:
     """(html, text) of the article as republished with ``template``; see the module docstring.
 
-    ``body_html`` must already be sanitized. The publish time is shown in ``tz`` (Beijing time by
+    ``body_html`` must already be sanitized; ``body_text`` is its plain text when the caller has it
+    (the article's stored ``content_text``), else it is derived here. The publish time is shown in ``tz`` (Beijing time by
     default); a naive ``provenance.published_at`` is taken as UTC. Raises TemplateNotFound for an
     unknown template, TemplateError when an operator's template fails to load or render, and
     ValueError for an unknown ``tz``.
@@ -196,7 +198,7 @@ def render_attribution(
     context: dict[str, Any] = {
         "title": title,
         "body_html": body_html,
-        "body_text": html_to_text(body_html),
+        "body_text": html_to_text(body_html) if body_text is None else body_text,
         "original_url": _safe_link(provenance.original_url),
         "publisher": provenance.publisher,
         "author": provenance.author or None,
