@@ -143,6 +143,7 @@ def db_group() -> None:
 def db_upgrade(ctx: Context) -> None:
     """Migrate the database to the current schema."""
     settings = ctx.settings()
+    ctx.config(settings)  # every command refuses an invalid config the same way
     engine = db.make_engine(settings.effective_database_url)
     try:
         before = db.current_revision(engine)
@@ -158,7 +159,9 @@ def db_upgrade(ctx: Context) -> None:
 @click.pass_obj
 def db_current(ctx: Context) -> None:
     """Print the database's revision and the code's."""
-    engine = db.make_engine(ctx.settings().effective_database_url)
+    settings = ctx.settings()
+    ctx.config(settings)
+    engine = db.make_engine(settings.effective_database_url)
     click.echo(f"database: {db.current_revision(engine) or 'empty'}; code: {db.head_revision()}")
 
 
@@ -536,6 +539,37 @@ def sources(ctx: Context) -> None:
         click.echo(f" next={r.next_poll_at:%Y-%m-%d %H:%M:%S}Z")
         if r.last_error:
             click.echo(f"{'':20} error: {r.last_error}")
+
+
+@main.command()
+@click.option(
+    "--status", type=click.Choice(["pending", "sent", "dead", "all"]), default="all", show_default=True
+)
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.pass_obj
+def deliveries(ctx: Context, status: str, limit: int) -> None:
+    """Webhook deliveries, newest first: state, attempts, last answer or error (dead letters stay)."""
+    rt = ctx.runtime()
+    with rt.sessions() as s:
+        query = select(DeliveryRow).order_by(DeliveryRow.id.desc()).limit(limit)
+        if status != "all":
+            query = query.where(DeliveryRow.status == status)
+        rows = list(s.scalars(query))
+    if not rows:
+        click.echo("no deliveries" + ("" if status == "all" else f" with status {status}"))
+    for d in rows:
+        answer = d.last_status_code if d.last_status_code is not None else "-"
+        when = (
+            f" next={d.next_attempt_at:%Y-%m-%d %H:%M:%S}Z"
+            if d.status == "pending" and d.next_attempt_at
+            else ""
+        )
+        click.echo(
+            f"{d.id:>6} {d.webhook_id:16} article={d.article_id:<6} {d.status:8} attempts={d.attempts} "
+            f"last={answer} id={d.msg_id}{when}"
+        )
+        if d.last_error and d.status != "sent":
+            click.echo(f"{'':7}error: {d.last_error}")
 
 
 if __name__ == "__main__":

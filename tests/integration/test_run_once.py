@@ -314,6 +314,10 @@ def test_dead_webhook_delays_only_its_own_deliveries(
         assert s["sent"] == 2 and s["dead"] == 2, out.stdout
         assert len(receiver.delivered()) == 2
         assert len(down.attempts) == 6  # 3 attempts for each of 2 articles, then dead
+    dead = d.run("deliveries", "--status", "dead").stdout
+    assert dead.count(" dead ") == 2 and "attempts=3" in dead and "last=503" in dead and "error: " in dead, (
+        dead
+    )
     again = d.run("run", "--once", "--timeout", "60")
     assert summary(again.stdout)["dead"] == 0  # dead letters stay dead, visible, not retried by a new run
 

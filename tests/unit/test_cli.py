@@ -86,7 +86,18 @@ def test_default_config_is_the_shipped_one(runner: CliRunner, monkeypatch: pytes
 
 
 @pytest.mark.parametrize(
-    "command", [["run", "--once"], ["web"], ["worker"], ["beat"], ["feed", "news"], ["sources"]]
+    "command",
+    [
+        ["run", "--once"],
+        ["web"],
+        ["worker"],
+        ["beat"],
+        ["feed", "news"],
+        ["sources"],
+        ["deliveries"],
+        ["db", "upgrade"],
+        ["db", "current"],
+    ],
 )
 def test_every_command_refuses_an_invalid_file(runner: CliRunner, tmp_path: Path, command: list[str]) -> None:
     path = write(tmp_path, "bad.toml", BAD)
