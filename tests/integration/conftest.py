@@ -81,7 +81,12 @@ class Deployment:
     def popen(self, *args: str) -> subprocess.Popen[bytes]:
         log = (self.root / f"{args[0]}.out").open("ab")
         return subprocess.Popen(
-            [SYNDICATION, *args], env=self.env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT
+            [SYNDICATION, *args],
+            env=self.env,
+            cwd=self.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a test can SIGKILL a worker and its pool
         )
 
 

@@ -4,6 +4,8 @@ ETag / 304; work whose broker message was lost (Redis restarted empty) is found 
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,3 +125,34 @@ def test_roles_without_a_broker_say_so(
     d.run("db", "upgrade")
     out = d.run(role, check=False, timeout=60)
     assert out.returncode != 0 and "SYNDICATION_BROKER_URL" in out.stderr
+
+
+def test_a_worker_killed_mid_poll_loses_nothing(
+    deployment: Deployment, origin: Origin, redis_url: str
+) -> None:
+    """SIGKILL a worker while it is fetching (the origin is slow): the source's lease runs out, beat
+    claims it again, a new worker polls it, and the feed gets its articles. Nothing is duplicated."""
+    d = deployment
+    port = setup(d, origin, redis_url)
+    origin.slow("/spp.xml", delay=4)
+    d.run("db", "upgrade")
+    first = d.popen("worker", "-c", "1")
+    with processes(d.popen("beat"), d.popen("web")):
+        try:
+            assert wait_until(lambda: len(origin.requests_for("/spp.xml")) >= 1, timeout=60)
+        finally:
+            # the whole worker process group: the main process and its pool child
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+        origin.slow("/spp.xml", delay=0)
+        with processes(d.popen("worker", "-c", "1")):
+
+            def served() -> bool:
+                try:
+                    r = httpx.get(f"http://127.0.0.1:{port}/feeds/news.rss", timeout=2)
+                except httpx.HTTPError:
+                    return False
+                return r.status_code == 200 and r.content.count(b"<item>") == 2
+
+            assert wait_until(served, timeout=90)
+    assert len(origin.requests_for("/spp.xml")) >= 2  # polled again after the kill
