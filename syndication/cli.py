@@ -169,8 +169,21 @@ def _celery_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "workers.app", *args]
 
 
+def probe_broker(url: str) -> None:
+    """Fail fast, with the URL, when the broker cannot be reached (before anything is claimed)."""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=5) as conn:
+            conn.ensure_connection(max_retries=1, timeout=5)
+    except Exception as e:
+        shown = Connection(url).as_uri()  # password masked
+        raise click.ClickException(f"cannot reach the broker at {shown}: {e}") from None
+
+
 def _require_broker(settings: Settings) -> str:
     if settings.broker_url:
+        probe_broker(settings.broker_url)
         return settings.broker_url
     from syndication.embedded import EmbeddedBroker
 
@@ -277,9 +290,11 @@ def run(ctx: Context, once: bool, timeout: float, concurrency: int) -> None:
             click.echo(f"database migrated: {before or 'empty'} -> {db.head_revision()}")
     except SyndicationError as e:
         raise click.ClickException(str(e)) from None
-    sync(rt)
     broker = None
     broker_url = settings.broker_url
+    if broker_url:
+        probe_broker(broker_url)
+    sync(rt)
     if not broker_url:
         from syndication.embedded import EmbeddedBroker
 
@@ -405,6 +420,11 @@ def run_once(rt: Runtime, *, timeout: float, worker: subprocess.Popen[bytes]) ->
     )
     for source_id, error in summary["errors"]:
         click.echo(f"  failed: {source_id}: {error}", err=True)
+    with rt.sessions() as s:
+        for channel_id, error in s.execute(
+            select(ChannelFeedRow.channel_id, ChannelFeedRow.error).where(ChannelFeedRow.error.is_not(None))
+        ):
+            click.echo(f"  feed {channel_id} not rendered: {error}", err=True)
     for ch in rt.config.channels:
         click.echo(
             f"  feed {ch.id}: {rt.settings.base_url}/feeds/{ch.id}.rss (or `syndication feed {ch.id}`)"
@@ -511,7 +531,9 @@ def feed(ctx: Context, channel: str, fmt: str) -> None:
     pipeline.render(rt, channel)
     with rt.sessions() as s:
         row = s.get_one(ChannelFeedRow, channel)
-        body = getattr(row, fmt)
+        body, error = getattr(row, fmt), row.error
+    if error:
+        raise click.ClickException(f"channel {channel!r} cannot be rendered: {error}")
     sys.stdout.buffer.write(body)
     sys.stdout.flush()
 

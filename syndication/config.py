@@ -11,14 +11,14 @@ import os
 import re
 import tomllib
 import zoneinfo
-from collections.abc import Callable, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from syndication.errors import ConfigError, Problem
-from syndication.models import ChannelConfig, Config, SourceConfig, WebhookConfig
+from syndication.models import ChannelConfig, Config, Provenance, SourceConfig, WebhookConfig
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -164,8 +164,40 @@ def _source(c: _Collector, where: str, t: dict[str, Any], seen: set[str]) -> Sou
     )
 
 
+def try_template(template: str, template_dirs: Sequence[str]) -> str | None:
+    """Render ``template`` once on a sample article; the error text, or None when it renders."""
+    from syndication.process.attribution import render_attribution
+
+    sample = Provenance(
+        original_url="https://www.example.gov.cn/2023/12/t20231201_1.shtml",
+        publisher="示例来源",
+        author=None,
+        published_at=datetime(2023, 12, 1, tzinfo=UTC),
+        source_id="sample",
+        source_name="示例来源",
+    )
+    try:
+        render_attribution(
+            title="示例",
+            body_html="<p>示例正文</p>",
+            provenance=sample,
+            template=template,
+            disclaimer=None,
+            template_dirs=template_dirs,
+        )
+    except Exception as e:  # any failure of an operator's template is a config problem
+        return f"template {template!r} fails to render: {type(e).__name__}: {e}"
+    return None
+
+
 def _channel(
-    c: _Collector, where: str, t: dict[str, Any], seen: set[str], source_ids: set[str], templates: set[str]
+    c: _Collector,
+    where: str,
+    t: dict[str, Any],
+    seen: set[str],
+    source_ids: set[str],
+    templates: set[str],
+    template_dirs: Sequence[str] = (),
 ) -> ChannelConfig | None:
     c.unknown_keys(where, t, CHANNEL_KEYS)
     cid = c.ident(where, t, seen)
@@ -175,6 +207,8 @@ def _channel(
     template = c.string(where, t, "template", required=False) or "zh"
     if template not in templates:
         c.add(where, "template", f"no template {template!r} (available: {', '.join(sorted(templates))})")
+    elif (error := try_template(template, template_dirs)) is not None:
+        c.add(where, "template", error)
     limit = t.get("limit", 50)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
         c.add(where, "limit", "must be an integer from 1 to 1000")
@@ -269,7 +303,9 @@ def parse_config(data: Mapping[str, Any], *, path: str, environ: Mapping[str, st
     }
     seen = set()
     channels = [
-        ch for w, t in _tables(c, data, "channels") if (ch := _channel(c, w, t, seen, source_ids, templates))
+        ch
+        for w, t in _tables(c, data, "channels")
+        if (ch := _channel(c, w, t, seen, source_ids, templates, template_dirs))
     ]
     channel_ids = {ch.id for ch in channels} | {
         t["id"] for _, t in _tables(_Collector(path), data, "channels") if isinstance(t.get("id"), str)

@@ -48,12 +48,13 @@ def _keyed(prefix: str, value: str) -> str:
 
 
 def item_key(item: Item) -> str:
-    """The natural key of an entry within its source: GUID, else canonical link, else content hash.
-    Values over 200 characters are replaced by their SHA-256 (the key column is indexed)."""
+    """The natural key of an entry within its source: GUID, else its link exactly as given (fragment
+    and all: ``notices.html#n1`` and ``#n2`` are two entries), else content hash. Values over 200
+    characters are replaced by their SHA-256 (the key column is indexed)."""
     if item.guid:
         return _keyed("guid:", item.guid)
-    if item.canonical_url:
-        return _keyed("url:", item.canonical_url)
+    if item.link or item.canonical_url:
+        return _keyed("url:", item.link or item.canonical_url or "")
     return "hash:" + item.content_hash
 
 

@@ -93,6 +93,7 @@ class ParseError(SyndicationError):
 
 
 class DeliveryError(SyndicationError):
-    def __init__(self, message: str, *, status: int | None = None):
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after  # seconds, from the answer's Retry-After header

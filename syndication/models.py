@@ -104,6 +104,7 @@ class RawItem:
     published: str | None = None  # raw date text as in the feed
     updated: str | None = None
     categories: tuple[str, ...] = ()
+    base: str | None = None  # an explicit xml:base for the content's relative URLs (Atom), if any
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -145,6 +146,7 @@ class Item:
     updated_at: datetime | None
     categories: tuple[str, ...]
     content_hash: str  # stable hash of the normalized content (versioned), see process.normalize
+    link: str | None = None  # the absolute link exactly as given, fragment included (the entry's key)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from syndication.errors import DeliveryError, FetchError, ParseError
+from syndication.errors import DeliveryError, FetchError, ParseError, SyndicationError
 from syndication.fetch.http import fetch
 from syndication.models import ChannelConfig, Config, PublishedItem, RawItem, SourceConfig
 from syndication.parse.feed import parse_feed
@@ -252,15 +252,22 @@ def render(rt: Runtime, channel_id: str, *, now: Clock = utcnow) -> bool:
             articles = repo.channel_articles(s, sources, channel.limit)
         fingerprint = _channel_fingerprint(channel, rt.config, articles) if channel else ""
         unchanged = row.items_hash == fingerprint and row.rss is not None
-        items = published_items(s, rt.config, channel, articles) if channel and not unchanged else []
+        error = None
+        try:
+            items = published_items(s, rt.config, channel, articles) if channel and not unchanged else []
+        except SyndicationError as e:  # an operator template that fails on this data: permanent
+            error, items = f"{type(e).__name__}: {e}", []
+            log.error("render failed", extra={"channel_id": channel_id, "error": error})
     at = now()
     rss = atom = None
-    if channel is not None and not unchanged:
+    if channel is not None and not unchanged and error is None:
         site, rss_url, atom_url = feed_urls(rt, channel_id)
         rss = render_rss(channel, items, site_url=site, feed_url=rss_url, updated=at)
         atom = render_atom(channel, items, site_url=site, feed_url=atom_url, updated=at)
     with transaction(rt.sessions) as s:
         row = s.get_one(ChannelFeedRow, channel_id)
+        if not unchanged:
+            row.error = error
         if rss is not None and atom is not None:
             row.rss, row.atom = rss, atom
             row.rss_etag = '"' + hashlib.sha256(rss).hexdigest()[:32] + '"'
@@ -282,8 +289,9 @@ class DeliveryOutcome:
 
 
 def _webhook_blocked_until(s: object, webhook_id: str, delivery_id: int, now: datetime) -> datetime | None:
-    """If another delivery to the same webhook just failed to connect or timed out, wait for its
-    retry instead of spending this delivery's attempts on a target that is down."""
+    """If another delivery to the same webhook just failed to connect, timed out or was told to slow
+    down (429 / 503), wait for its retry instead of spending this delivery's attempts on a target that
+    is down or rate-limiting us."""
     from sqlalchemy.orm import Session
 
     assert isinstance(s, Session)
@@ -294,7 +302,7 @@ def _webhook_blocked_until(s: object, webhook_id: str, delivery_id: int, now: da
             DeliveryRow.id != delivery_id,
             DeliveryRow.status == "pending",
             DeliveryRow.attempts > 0,
-            DeliveryRow.last_status_code.is_(None),
+            or_(DeliveryRow.last_status_code.is_(None), DeliveryRow.last_status_code.in_((429, 503))),
             DeliveryRow.next_attempt_at > now,
             DeliveryRow.last_attempt_at >= now - timedelta(seconds=60),
         )
@@ -332,7 +340,20 @@ def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOu
                 rt.config.channel(hook.channels[0]),
             )
             assert channel is not None
-            item = published_items(s, rt.config, channel, [article])[0]
+            try:
+                item = published_items(s, rt.config, channel, [article])[0]
+            except SyndicationError as e:  # an operator template: counts as a failed attempt
+                d.attempts += 1
+                d.last_attempt_at, d.last_status_code = at, None
+                d.last_error = f"cannot build the payload: {type(e).__name__}: {e}"[:2000]
+                if d.attempts >= settings.webhook_max_attempts:
+                    d.status, d.next_attempt_at = "dead", None
+                    return DeliveryOutcome("dead")
+                delay = webhooks.retry_delay(
+                    d.attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_cap, rng=rt.rng
+                )
+                d.next_attempt_at = at + timedelta(seconds=delay)
+                return DeliveryOutcome("pending", delay)
             payload = webhooks.build_payload(item, channel_ids=list(d.channels), timestamp=at)
             d.payload = webhooks.encode_payload(payload)
         d.lease_until = at + timedelta(seconds=settings.webhook_timeout + 60)
@@ -340,10 +361,11 @@ def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOu
     headers = webhooks.signed_headers(hook.secret, msg_id, int(time.time()), body)
     status_code: int | None = None
     error: str | None = None
+    retry_after: float | None = None
     try:
         status_code = webhooks.post(hook.url, headers=headers, body=body, timeout=settings.webhook_timeout)
     except DeliveryError as e:
-        status_code, error = e.status, str(e)
+        status_code, error, retry_after = e.status, str(e), e.retry_after
     done = now()
     with transaction(rt.sessions) as s:
         d = s.get_one(DeliveryRow, delivery_id)
@@ -354,6 +376,10 @@ def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOu
             log.info("delivered (attempt %d)", d.attempts, extra=extra)
             d.status, d.delivered_at, d.next_attempt_at = "sent", done, None
             return DeliveryOutcome("sent")
+        if status_code == 410:  # Gone: the receiver says never again
+            d.status, d.next_attempt_at = "dead", None
+            log.warning("delivery dead: the receiver answered 410 Gone", extra=extra)
+            return DeliveryOutcome("dead")
         if d.attempts >= settings.webhook_max_attempts:
             d.status, d.next_attempt_at = "dead", None
             log.warning("delivery dead after %d attempts", d.attempts, extra=extra)
@@ -361,6 +387,8 @@ def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOu
         delay = webhooks.retry_delay(
             d.attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_cap, rng=rt.rng
         )
+        if retry_after is not None:  # 429 / 503 with Retry-After: the receiver says when
+            delay = max(delay, min(retry_after, settings.webhook_retry_cap))
         d.next_attempt_at = done + timedelta(seconds=delay)
         log.info("delivery failed (attempt %d), retrying in %.1fs", d.attempts, delay, extra=extra)
         return DeliveryOutcome("pending", delay)

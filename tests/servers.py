@@ -853,8 +853,10 @@ class WebhookReceiver(_BackgroundServer):
         success_status: int = 200,
         clock: Callable[[], float] = time.time,
         path: str = "/hook",
+        fail_headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.fail_headers = dict(fail_headers or {})  # sent with failing answers (e.g. Retry-After)
         self.secret = secret
         self.fail_first = fail_first
         self.fail_status = fail_status
@@ -962,7 +964,8 @@ class WebhookReceiver(_BackgroundServer):
             attempt.status = status  # set before the answer goes out, so wait_for can't lag behind
             self._cond.notify_all()
         h.record = None
-        h.respond(status, {"Content-Type": "text/plain"}, b"ok\n" if status < 300 else b"failed\n")
+        headers = {"Content-Type": "text/plain", **(self.fail_headers if failing else {})}
+        h.respond(status, headers, b"ok\n" if status < 300 else b"failed\n")
 
 
 # --------------------------------------------------------------------------------------------------

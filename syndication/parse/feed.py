@@ -61,7 +61,7 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
             raise ParseError("the URL returned an HTML page, not a feed")
         raise ParseError(f"not a feed: {bozo or 'no RSS, Atom or RDF feed element found'}")
     feed_author = _author(feed) if version.startswith("atom") else None
-    items = tuple(_raw_item(entry, feed_author) for entry in entries)
+    items = tuple(_raw_item(entry, feed_author, url) for entry in entries)
     return ParsedFeed(
         title=_title(feed),
         link=_clean(feed.get("link")),
@@ -72,17 +72,23 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
     )
 
 
-def _raw_item(entry: Mapping[str, Any], feed_author: str | None) -> RawItem:
+def _raw_item(entry: Mapping[str, Any], feed_author: str | None, url: str) -> RawItem:
     # Without summary_detail, feedparser's "summary" is a copy of the content: the feed gave no summary.
     detail = entry.get("summary_detail")
     summary = _html_of(detail, entry.get("summary")) if detail else ""
     content = ""
+    base = None
     for part in entry.get("content") or ():
         rendition = _html_of(part, part.get("value"))
         if rendition and str(part.get("type", "")).lower() in _HTML_TYPES:
-            content = rendition  # prefer the HTML rendition when a feed gives several
+            content, base = rendition, part.get("base")  # prefer the HTML rendition when several
             break
-        content = content or rendition
+        if not content:
+            content, base = rendition, part.get("base")
+    if not content and detail:
+        base = detail.get("base")
+    # feedparser reports the document URL as the base when there is no xml:base: that is no news
+    explicit_base = _clean(base) if base and base != url else None
     return RawItem(
         guid=_clean(entry.get("id")),
         url=_entry_link(entry),
@@ -95,6 +101,7 @@ def _raw_item(entry: Mapping[str, Any], feed_author: str | None) -> RawItem:
         # FeedParserDict answers "updated" with "published" when absent; its __contains__ does not.
         updated=_clean(entry["updated"]) if "updated" in entry else None,
         categories=_dedupe(tag.get("term") or tag.get("label") for tag in entry.get("tags") or ()),
+        base=explicit_base,
     )
 
 

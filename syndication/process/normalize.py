@@ -91,6 +91,15 @@ def absolute_url(url: str | None, *, base_url: str | None) -> str | None:
     return None if parts is None else urlunsplit(parts)
 
 
+def _absolute_with_fragment(url: str | None, base_url: str | None) -> str | None:
+    if absolute_url(url, base_url=base_url) is None or url is None:
+        return None
+    try:
+        return urljoin(base_url, url.strip()) if base_url else url.strip()
+    except ValueError:
+        return None
+
+
 def _absolute_parts(url: str | None, base_url: str | None) -> SplitResult | None:
     if not url or not url.strip():
         return None
@@ -290,6 +299,12 @@ def _hash_basis(text: str) -> str:
     return _WHITESPACE.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))).lower()
 
 
+def hashes_body_alone(text: str) -> bool:
+    """True when ``content_hash`` covers the body alone (long enough to identify an article by itself):
+    only then may equal hashes merge entries with different GUIDs and links."""
+    return len(_hash_basis(text)) >= HASH_TITLE_BELOW
+
+
 def content_hash(title: str, text: str) -> str:
     """Stable, versioned hash of an entry's content, for exact-duplicate detection.
 
@@ -358,8 +373,8 @@ def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, 
 
     A published time more than a day after ``now`` is clamped to ``now`` (a wrong clock or time zone
     on the source must not pin an entry to the top of every channel); the same holds for the updated
-    time. A missing published time stays None even when an updated time exists: the caller decides
-    (usually first-seen time). ``now`` is tz-aware; a naive ``now`` is taken as UTC.
+    time. A missing published time is taken from the updated time (RSS 1.0's dc:date, Atom entries with
+    only <updated>); with neither it stays None and the caller decides (usually first-seen time). ``now`` is tz-aware; a naive ``now`` is taken as UTC.
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -370,7 +385,10 @@ def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, 
         link = guid  # an RSS guid that is a URL (even isPermaLink="false") is the best link there is
     url = absolute_url(link, base_url=base_url)
     body_html = raw.content_html or raw.summary_html
-    content_html = sanitize_html(body_html, base_url=url or base_url)
+    # relative URLs in the content: an explicit xml:base, else the entry's own page, else the feed
+    content_html = sanitize_html(
+        body_html, base_url=absolute_url(raw.base, base_url=base_url) or url or base_url
+    )
     content_text = html_to_text(content_html)
     summary_text = html_to_text(raw.summary_html) if raw.summary_html != body_html else ""
     if not summary_text or summary_text == content_text:
@@ -380,6 +398,7 @@ def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, 
         source_id=source.id,
         guid=guid,
         url=url,
+        link=_absolute_with_fragment(link, base_url),
         canonical_url=canonical_url(url),
         title=title,
         content_html=content_html,
@@ -387,7 +406,8 @@ def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, 
         summary=summary_text,
         author=_clean_optional(raw.author, NAME_CHARS),
         publisher=_clean_optional(raw.publisher, NAME_CHARS),
-        published_at=_clamp(parse_datetime(raw.published, tz=source.timezone), now),
+        # RSS 1.0 / dc:date and Atom entries with only <updated> date themselves by their update time
+        published_at=_clamp(parse_datetime(raw.published or raw.updated, tz=source.timezone), now),
         updated_at=_clamp(parse_datetime(raw.updated, tz=source.timezone), now),
         categories=_categories(raw.categories),
         content_hash=content_hash(title, content_text),

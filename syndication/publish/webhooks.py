@@ -297,7 +297,9 @@ def _post(client: httpx.Client, url: str, headers: Mapping[str, str], body: byte
         parts.append(f"Retry-After: {retry_after[:40]}")
     if snippet:
         parts.append(repr(snippet))
-    raise DeliveryError("; ".join(parts), status=status)
+    from syndication.fetch.http import parse_retry_after
+
+    raise DeliveryError("; ".join(parts), status=status, retry_after=parse_retry_after(retry_after))
 
 
 def _snippet(response: httpx.Response) -> str:

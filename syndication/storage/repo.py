@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from syndication import decide
 from syndication.models import Config, Item, Provenance, Sighting, WebhookConfig
+from syndication.process.normalize import hashes_body_alone
 from syndication.storage.tables import (
     ArticleRow,
     ChannelFeedRow,
@@ -219,6 +220,8 @@ def _find_article(session: Session, item: Item, source_id: str) -> int | None:
         )
         if hit is not None:
             return hit
+    if not hashes_body_alone(item.content_text):
+        return None  # a short notice ("详见附件") with the same title is not enough to be one article
     return session.scalar(
         select(SightingRow.article_id).where(SightingRow.content_hash == item.content_hash).limit(1)
     )
@@ -292,8 +295,8 @@ def _ingest_one(
     config: Config,
     now: datetime,
     result: IngestResult,
+    key: str,
 ) -> None:
-    key = decide.item_key(item)
     sighting = session.scalar(
         select(SightingRow).where(SightingRow.source_id == source.id, SightingRow.item_key == key)
     )
@@ -369,11 +372,18 @@ def ingest_items(
     result = IngestResult()
     channels = [ch.id for ch in config.channels_for_source(source.id)]
     webhooks = [w for w in config.webhooks if set(w.channels) & set(channels)]
+    keys: dict[str, str] = {}  # key -> content hash, in this poll
     for item in items:
+        key = decide.item_key(item)
+        if not key.startswith("guid:") and keys.get(key, item.content_hash) != item.content_hash:
+            # entries without a GUID whose links are equal once normalized (page.html#n1, #n2, or one
+            # list page for all): each is its own entry, told apart by its content
+            key = f"{key[:400]}#{item.content_hash}"
+        keys.setdefault(key, item.content_hash)
         one = IngestResult()
         try:
             with session.begin_nested():  # one bad entry rolls back alone
-                _ingest_one(session, source, item, channels, webhooks, config, now, one)
+                _ingest_one(session, source, item, channels, webhooks, config, now, one, key)
         except SQLAlchemyError as e:
             what = item.guid or item.url or item.title[:60]
             result.errors.append(f"{what}: {type(e).__name__}: {getattr(e, 'orig', None) or e}"[:500])

@@ -184,6 +184,7 @@ class ChannelFeedRow(Base):
     content_changed_at: Mapped[datetime | None]  # Last-Modified
     rendered_at: Mapped[datetime | None]
     dirty_since: Mapped[datetime | None] = mapped_column(index=True)
+    error: Mapped[str | None] = mapped_column(Text)  # why the last render failed (an operator template)
 
 
 class DeliveryRow(Base):

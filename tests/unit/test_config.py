@@ -212,3 +212,15 @@ def test_durations(text: object, seconds: float) -> None:
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{% if title %}<p>{{ title }}</p>", "<p>{{ publsher }}</p>{{ body_html|safe }}", "{{ 1 / 0 }}"],
+)
+def test_a_broken_operator_template_is_a_config_problem(tmp_path: Path, template: str) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "house.html.j2").write_text(template, encoding="utf-8")
+    text = VALID.replace('template = "en"', 'template = "house"')
+    found = problems(tmp_path, text, environ={"HOOK_SECRET": SECRET})
+    assert any("channels[1] (id 'all').template: template 'house' fails to render" in p for p in found), found

@@ -159,3 +159,38 @@ def test_a_row_the_database_refuses_rolls_back_alone(make_runtime: MakeRuntime, 
         assert len(result.new) == 2 and len(result.errors) == 1 and "g2" in result.errors[0]
     else:  # SQLite does not enforce the width
         assert len(result.new) == 3 and result.errors == []
+
+
+def test_entries_told_apart_only_by_a_fragment_or_content_stay_apart(make_runtime: MakeRuntime) -> None:
+    rt = make_runtime(config_for([src("a")]))
+    notices = [
+        raw(url=f"https://a.example.cn/notices.html#n{i}", title=f"通知{i}", content_html=body)
+        for i, body in enumerate((BODY_1, BODY_2, BODY_3), start=1)
+    ]
+    same_page = [
+        raw(url="https://a.example.cn/list.html", title=f"公告{i}", content_html=f"<p>第{i}号公告。</p>")
+        for i in range(1, 4)
+    ]
+    first = ingest(rt, "a", notices + same_page)
+    assert len(first.new) == 6
+    again = ingest(rt, "a", notices + same_page)  # a second poll of the same feed changes nothing
+    assert (again.new, again.updated, again.unchanged) == ([], 0, 6)
+
+
+def test_same_title_and_empty_body_with_different_guids_stay_apart(make_runtime: MakeRuntime) -> None:
+    rt = make_runtime(config_for([src("a"), src("b")]))
+    ingest(
+        rt, "a", [raw(guid=f"https://a.example.cn/{i}", title="人事任免", content_html="") for i in range(3)]
+    )
+    ingest(rt, "b", [raw(guid="https://b.example.cn/9", title="人事任免", content_html="")])
+    assert len(articles(rt)) == 4
+
+
+def test_rdf_dc_date_dates_the_entry(make_runtime: MakeRuntime) -> None:
+    rt = make_runtime(config_for([src("a")]))
+    ingest(rt, "a", [raw(guid="g", title="一", content_html=BODY_1, updated="2024-02-01T08:00:00+08:00")])
+    [article] = articles(rt)
+    assert (
+        article.published_at is not None and article.published_at.isoformat() == "2024-02-01T00:00:00+00:00"
+    )
+    assert article.sort_at == article.published_at

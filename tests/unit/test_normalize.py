@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -285,7 +286,7 @@ def test_normalize_item_fallbacks_and_clamping() -> None:
     assert soon.published_at == utc(2023, 12, 5, 4, 0)  # within a day: kept
 
     only_updated = normalize_item(RawItem(title="t", updated="2023-12-01"), SOURCE, base_url=None, now=NOW)
-    assert only_updated.published_at is None and only_updated.updated_at is not None
+    assert only_updated.published_at == only_updated.updated_at == utc(2023, 11, 30, 16, 0)  # dc:date style
 
     bare = normalize_item(RawItem(url="https://x.org/only-url"), SOURCE, base_url=None, now=NOW)
     assert bare.title == "https://x.org/only-url"
@@ -297,3 +298,19 @@ def test_normalize_item_uses_a_feed_summary_when_given() -> None:
     item = normalize_item(raw, SOURCE, base_url=None, now=NOW)
     assert item.summary == "the & summary"
     assert item.content_text == "full body"
+
+
+def test_relative_urls_follow_an_explicit_xml_base() -> None:
+    raw = RawItem(
+        guid="g",
+        url="https://gov.example/a/2.html",
+        title="t",
+        content_html='<p><img src="img/1.png"></p>',
+        base="http://reprint.example/news/",
+    )
+    item = normalize_item(raw, SOURCE, base_url="http://reprint.example/feed.xml", now=NOW)
+    assert 'src="http://reprint.example/news/img/1.png"' in item.content_html
+    without = normalize_item(
+        replace(raw, base=None), SOURCE, base_url="http://reprint.example/feed.xml", now=NOW
+    )
+    assert 'src="https://gov.example/a/img/1.png"' in without.content_html

@@ -456,3 +456,34 @@ def test_new_sighting_elsewhere_updates_the_feed_provenance(
     assert _feed_row(rt).dirty_since == clock.at
     assert pipeline.render(rt, "all", now=clock) is True
     assert b'source_id="b"' in _feed_row(rt).rss
+
+
+def test_deliver_honours_retry_after_and_holds_back_the_receiver(
+    make_runtime: MakeRuntime, origin: Origin
+) -> None:
+    with WebhookReceiver(SECRET, fail_first=1, fail_status=429, fail_headers={"Retry-After": "120"}) as r:
+        rt = _hook_runtime(make_runtime, origin, r.url, webhook_retry_base=0.5)
+        clock = Clock()
+        origin.add("/a.xml", feed(1, 2))
+        out = poll_and_ingest(rt, "a", clock)
+        assert out is not None and len(out.deliveries) == 2
+        first, second = out.deliveries
+        result = pipeline.deliver(rt, first, now=clock)
+        assert result.status == "pending" and result.retry_in is not None and result.retry_in >= 120
+        assert _delivery(rt, first).last_status_code == 429
+        # the other delivery to the same receiver waits too, without spending an attempt
+        held = pipeline.deliver(rt, second, now=clock)
+        assert held.status == "pending" and held.retry_in is not None and held.retry_in >= 119
+        assert _delivery(rt, second).attempts == 0
+        assert len(r.attempts) == 1
+
+
+def test_deliver_gives_up_at_once_on_410_gone(make_runtime: MakeRuntime, origin: Origin) -> None:
+    with WebhookReceiver(SECRET, fail_first=100, fail_status=410) as r:
+        rt = _hook_runtime(make_runtime, origin, r.url, webhook_max_attempts=10)
+        clock = Clock()
+        did = _one_delivery(rt, origin, clock)
+        assert pipeline.deliver(rt, did, now=clock).status == "dead"
+        d = _delivery(rt, did)
+        assert (d.status, d.attempts, d.last_status_code) == ("dead", 1, 410)
+        assert len(r.attempts) == 1

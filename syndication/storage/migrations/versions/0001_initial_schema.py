@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("content_changed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("rendered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("dirty_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("channel_id", name=op.f("pk_channel_feeds")),
     )
     with op.batch_alter_table("channel_feeds", schema=None) as batch_op:
