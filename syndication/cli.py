@@ -594,5 +594,9 @@ def deliveries(ctx: Context, status: str, limit: int) -> None:
             click.echo(f"{'':7}error: {d.last_error}")
 
 
+from syndication.extract_cli import extract  # noqa: E402  (a command of its own module)
+
+main.add_command(extract)
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,134 @@
+"""Bylines written into Chinese article pages: 来源, 作者, 记者, 文/..., 责任编辑, and rights notices.
+
+    find_source("来源：检察日报 作者：张三")        -> "检察日报"
+    find_author("（记者戴小巍 通讯员阮彬）")         -> "戴小巍 阮彬"
+    find_editor("（责任编辑：李四）")                -> "李四"
+    find_rights_notice("... 未经授权，禁止转载 ...") -> "未经授权，禁止转载"
+
+Every function takes plain text (one or more lines) and returns None when nothing credible is found.
+Names are cut at whitespace, the next label, or punctuation, and must be 2-30 characters long.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "clean_name", "find_author", "find_editor", "find_rights_notice", "find_source", "plain_author", "strip_label",
+]  # fmt: skip
+
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s-\s)\s*")
+
+# A value after a label ends at whitespace, brackets, separators or sentence punctuation.
+_VALUE = r"([^\s|｜,，。;；:：<>《》【】\[\]()（）]{2,30})"
+_COLON = r"\s*[：:]\s*"
+_SOURCE_RE = re.compile(r"(?:来源|稿源|信息来源|文章来源|出处|来自)" + _COLON + _VALUE)
+_AUTHOR_RE = re.compile(r"(?<![责任编审校])(?:作者|撰文|撰稿|文字|记者|撰稿人)" + _COLON + _VALUE)
+_SLASH_RE = re.compile(r"(?:^|[\s（(【\[])(?:文|撰文|作者)\s*[/／|｜]\s*" + _VALUE)
+_EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑|值班编辑)" + _COLON + _VALUE)
+# (记者戴小巍 通讯员阮彬), （本报记者 张三）, 新华社北京12月1日电（记者李四、王五）
+_REPORTERS_RE = re.compile(
+    r"[（(]\s*((?:[^（()）]{0,12}?)(?:记者|通讯员|特约记者|实习生|见习记者)[^（()）]{1,60}?)\s*[)）]"
+)
+_ROLE_RE = re.compile(r"(?:本报|本台|本刊|新华社|中新社|特约|见习|实习)?(?:记者|通讯员|实习生|摄影|摄|报道)")
+_NAME_RE = re.compile(r"[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,40}")
+_PLACEHOLDERS = {"未知", "佚名", "admin", "本站", "网络", "匿名", "none", "null", "unknown"}
+
+_RIGHTS_RES = (
+    re.compile(
+        r"[^。\n]{0,60}未经[^。\n]{0,20}(?:授权|许可|同意|允许)[^。\n]{0,40}?(?:转载|复制|使用|转帖|镜像)[^。\n]{0,30}"
+    ),
+    re.compile(
+        r"[^。\n]{0,30}版权所有[^。\n]{0,80}?(?:不得|禁止|严禁|谢绝)[^。\n]{0,10}(?:转载|复制|使用)[^。\n]{0,30}"
+    ),
+    re.compile(r"[^。\n]{0,40}(?:禁止|严禁|不得|谢绝)(?:任何[^。\n]{0,10})?转载[^。\n]{0,30}"),
+)
+_TRIM = " \t　|｜-—·:：,，;；"
+
+
+def clean_name(value: str | None) -> str | None:
+    """A name field with whitespace collapsed; None for empty values and placeholders such as 未知."""
+    if value is None:
+        return None
+    value = re.sub(r"\s+", " ", value).strip(_TRIM)
+    if not value or value.lower() in _PLACEHOLDERS or len(value) > 120:
+        return None
+    return value
+
+
+def find_source(text: str) -> str | None:
+    """The original publisher from a ``来源：...`` line."""
+    for m in _SOURCE_RE.finditer(text):
+        value = clean_name(m.group(1))
+        if value and not value.startswith(("http", "www")):
+            return value
+    return None
+
+
+def find_editor(text: str) -> str | None:
+    """The responsible editor from ``责任编辑：...`` (or ``编辑：``), kept apart from the author."""
+    m = _EDITOR_RE.search(text)
+    return clean_name(m.group(1)) if m else None
+
+
+def find_author(text: str) -> str | None:
+    """The author: ``作者：X``, ``记者：X``, ``文/X``, or the reporters of ``（记者X 通讯员Y）`` as ``"X Y"``."""
+    for regex in (_AUTHOR_RE, _SLASH_RE):
+        m = regex.search(text)
+        if m:
+            value = clean_name(m.group(1))
+            if value:
+                return value
+    m = _REPORTERS_RE.search(text)
+    if m:
+        names = _reporter_names(m.group(1))
+        if names:
+            return " ".join(names)
+    return None
+
+
+def _reporter_names(inner: str) -> list[str]:
+    """The names in ``记者戴小巍 通讯员阮彬`` / ``本报记者 张三、李四``: roles and places dropped."""
+    inner = re.sub(
+        r"^.*?(?=(?:本报|本台|新华社|中新社|特约|见习|实习)?(?:记者|通讯员|实习生))", "", inner, count=1
+    )
+    names: list[str] = []
+    for part in re.split(r"[\s、,，/／;；]+", inner):
+        part = _ROLE_RE.sub("", part).strip()
+        if not part or part in ("整合", "报道", "综合", "编译"):
+            continue
+        m = _NAME_RE.fullmatch(part)
+        if m and part not in names:
+            names.append(part)
+    return names
+
+
+def find_rights_notice(text: str) -> str | None:
+    """The page's reprint restriction (``未经授权，禁止转载``, ``版权所有 … 不得转载``), as written."""
+    for regex in _RIGHTS_RES:
+        m = regex.search(text)
+        if m:
+            notice = re.sub(r"\s+", " ", m.group(0)).strip(_TRIM + "【】[]")
+            if notice:
+                return notice[:300]
+    return None
+
+
+def strip_label(value: str | None) -> str | None:
+    return re.sub(r"^(?:来源|稿源)\s*[：:]\s*", "", value) if value else None
+
+
+def plain_author(value: str | None, page_title: str, site_name: str | None, source: str | None) -> str | None:
+    """A meta author that names a person: not a URL, an e-mail template, a number, the site or 来源."""
+    if (
+        not value
+        or value == source
+        or value.startswith(("http://", "https://", "/"))
+        or "@" in value
+        or value.isdigit()
+    ):
+        return None
+    site = (site_name or "") + " " + (_TITLE_SEPARATORS.split(page_title)[-1] if page_title else "")
+    if value in site:
+        return None
+    return value

@@ -1,0 +1,262 @@
+"""Page metadata: the government-site meta tags, JSON-LD, Open Graph and ``<time>``.
+
+Chinese government sites follow the government-site page standard (see DESIGN.md "Official sites"):
+``<meta name="ArticleTitle">``, ``PubDate``, ``ContentSource``, ``Author``, ``ColumnName``, ``Keywords``,
+``Description``, ``Url`` in any letter case. :func:`read_meta` collects those (rank 2 in the order of
+trust) apart from the structured data and common meta (JSON-LD, Open Graph, ``article:*``, ``<time>``,
+rank 3), so :mod:`syndication.parse.page` can pick each field from the most trusted place that has it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from lxml.etree import XPath
+
+from syndication.errors import ParseError
+from syndication.process.normalize import parse_datetime
+
+__all__ = ["URL_DATE", "PageMeta", "css_xpath", "date_in_text", "read_meta"]
+
+# Government-site standard, lower-cased name -> field.
+_GOV = {
+    "articletitle": "title",
+    "pubdate": "published",
+    "firstpublishedtime": "published",
+    "contentsource": "source",
+    "author": "author",
+    "columnname": "category",
+    "keywords": "keywords",
+    "description": "description",
+    "url": "url",
+}
+# Common meta (Open Graph, article:*, Dublin Core, Chinese portals), lower-cased -> field.
+_COMMON = {
+    "og:title": "title",
+    "twitter:title": "title",
+    "dc.title": "title",
+    "article:published_time": "published",
+    "og:article:published_time": "published",
+    "og:release_date": "published",
+    "publishdate": "published",
+    "publish_date": "published",
+    "pubdate": "published",
+    "publishtime": "published",
+    "publish-time": "published",
+    "dc.date": "published",
+    "dc.date.issued": "published",
+    "datepublished": "published",
+    "sailthru.date": "published",
+    "parsely-pub-date": "published",
+    "apub:time": "published",
+    "weibo:article:create_at": "published",
+    "article:author": "author",
+    "og:article:author": "author",
+    "dc.creator": "author",
+    "byl": "author",
+    "parsely-author": "author",
+    "source": "source",
+    "mediaid": "source",
+    "article:section": "category",
+    "og:url": "url",
+    "og:description": "description",
+    "og:site_name": "site_name",
+}
+_ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting", "report", "scholarlyarticle"}  # fmt: skip
+
+
+@dataclass
+class PageMeta:
+    """Each field as found in the gov meta tags (``gov``) and in structured data / common meta (``common``)."""
+
+    gov: dict[str, str] = field(default_factory=dict)
+    common: dict[str, str] = field(default_factory=dict)
+    time_elements: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> str | None:
+        return self.gov.get(name) or self.common.get(name)
+
+
+def read_meta(root: etree._Element) -> PageMeta:
+    """Collect the page's metadata; the first non-empty value of each field wins within its rank."""
+    meta = PageMeta()
+    for el in root.iter("meta"):
+        key = (
+            el.get("name") or el.get("property") or el.get("itemprop") or el.get("http-equiv") or ""
+        ).strip()
+        value = " ".join((el.get("content") or "").split())
+        if not key or not value:
+            continue
+        low = key.lower()
+        if low in _GOV and _GOV[low] not in meta.gov:
+            # "author"/"keywords"/"description"/"url" are common names too: they count as gov meta only
+            # on pages that carry the standard's distinctive tags (checked below).
+            meta.gov[_GOV[low]] = value
+        if low in _COMMON and _COMMON[low] not in meta.common:
+            meta.common[_COMMON[low]] = value
+    if not _is_gov_page(root):
+        for generic in ("author", "keywords", "description", "url"):
+            value = meta.gov.pop(generic, "")
+            if value and generic not in meta.common:
+                meta.common[generic] = value
+    for item in _json_ld(root):
+        _merge_json_ld(meta.common, item)
+    for el in root.iter("time"):
+        value = (el.get("datetime") or el.get("pubdate") or "").strip()
+        if value:
+            meta.time_elements.append(value)
+    for el in root.xpath('//*[@itemprop="datePublished"]'):
+        value = (el.get("content") or el.get("datetime") or el.text_content() or "").strip()
+        if value:
+            meta.common.setdefault("published", value)
+    return meta
+
+
+def _is_gov_page(root: etree._Element) -> bool:
+    for el in root.iter("meta"):
+        name = (el.get("name") or "").lower()
+        if name in ("articletitle", "pubdate", "contentsource", "columnname", "sitename", "siteidcode"):
+            return True
+    return False
+
+
+def _json_ld(root: etree._Element) -> Iterator[dict[str, Any]]:
+    for script in root.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                if "@graph" in node:
+                    stack.append(node["@graph"])
+                types = node.get("@type")
+                types = types if isinstance(types, list) else [types]
+                if any(isinstance(t, str) and t.lower() in _ARTICLE_TYPES for t in types):
+                    yield node
+
+
+def _name(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, dict):
+        return _name(value.get("name"))
+    if isinstance(value, list):
+        names = [n for n in (_name(v) for v in value) if n]
+        return ", ".join(names) or None
+    return None
+
+
+def _merge_json_ld(common: dict[str, str], item: dict[str, Any]) -> None:
+    pairs = (
+        ("title", item.get("headline") or item.get("name")),
+        ("published", item.get("datePublished") or item.get("dateCreated")),
+        ("author", item.get("author") or item.get("creator")),
+        ("category", item.get("articleSection")),
+        ("description", item.get("description")),
+    )
+    for key, value in pairs:
+        text = _name(value)
+        if text and key not in common:
+            common[key] = " ".join(text.split())
+
+
+# --- dates written in the page ---------------------------------------------------------------------
+
+URL_DATE = re.compile(r"(?<!\d)(20\d{2})[-/]?(\d{2})[-/]?(\d{2})(?!\d)")
+_DATE_TEXT = re.compile(
+    r"(?<!\d)\d{4}\s*(?:[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,2}|年\s*\d{1,2}\s*月\s*\d{1,2}\s*日?)"
+    r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：]\s*\d{1,2})?)?"
+)
+_DATE_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发表时间|发表于|发稿时间|更新时间|时间|日期|发布)\s*[：:]?\s*$"
+)
+
+
+def date_in_text(text: str, tz: str) -> datetime | None:
+    """A labelled date (``发布时间：...``) first, then the first date with a time, then the first date."""
+    dated: list[tuple[int, datetime]] = []
+    for m in _DATE_TEXT.finditer(text):
+        when = parse_datetime(m.group(0), tz=tz)
+        if when is None or not (1990 <= when.year <= 2100):
+            continue
+        labelled = bool(_DATE_LABEL.search(text[max(0, m.start() - 12) : m.start()]))
+        has_time = bool(re.search(r"\d\s*[:：时]\s*\d", m.group(0)[6:]))
+        dated.append((-(2 * labelled + has_time), when))
+    if not dated:
+        return None
+    return min(dated, key=lambda pair: pair[0])[1]
+
+
+# --- per-source CSS selectors ----------------------------------------------------------------------
+
+_CSS_CACHE: dict[str, XPath] = {}
+_CSS_TOKEN = re.compile(
+    r"\s*(?P<comb>[>+~,])\s*|(?P<ws>\s+)|(?P<tag>[A-Za-z][\w-]*|\*)|\.(?P<cls>[\w-]+)|#(?P<id>[\w-]+)"
+    r"|\[\s*(?P<attr>[\w-]+)\s*(?:(?P<op>[~^$*|]?=)\s*(?P<val>\"[^\"]*\"|'[^']*'|[^\]\s]+)\s*)?\]"
+)
+
+
+def css_xpath(selector: str) -> XPath:
+    """A compiled XPath for the CSS subset operators write: tags, ``.class``, ``#id``, ``[attr]``,
+    ``[attr=|~=|^=|$=|*=value]``, descendant, ``>``, ``+``, ``~`` and ``,``."""
+    if selector not in _CSS_CACHE:
+        try:
+            _CSS_CACHE[selector] = XPath(_css_to_xpath(selector))
+        except (ValueError, etree.XPathSyntaxError) as e:
+            raise ParseError(f"invalid or unsupported CSS selector {selector!r}: {e}") from e
+    return _CSS_CACHE[selector]
+
+
+def _css_to_xpath(selector: str) -> str:
+    paths: list[str] = []
+    path, step = "descendant-or-self::", "*"
+    conds: list[str] = []
+    pos = 0
+    selector = selector.strip()
+    axis = {">": "/", "+": "/following-sibling::*[1]/self::", "~": "/following-sibling::", " ": "//"}
+
+    def flush(sep: str) -> None:
+        nonlocal path, step, conds
+        path += step + "".join(f"[{c}]" for c in conds) + sep
+        step, conds = "*", []
+
+    while pos < len(selector):
+        m = _CSS_TOKEN.match(selector, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"cannot read {selector[pos:]!r}")
+        pos = m.end()
+        if m["comb"] == ",":
+            flush("")
+            paths.append(path)
+            path = "descendant-or-self::"
+        elif m["comb"] or m["ws"]:
+            if pos < len(selector) and not _CSS_TOKEN.match(selector, pos)["comb"]:  # type: ignore[index]
+                flush(axis[m["comb"] or " "])
+        elif m["tag"]:
+            step = m["tag"].lower()
+        elif m["cls"]:
+            conds.append(f"contains(concat(' ', normalize-space(@class), ' '), ' {m['cls']} ')")
+        elif m["id"]:
+            conds.append(f"@id='{m['id']}'")
+        else:
+            name, op, val = m["attr"], m["op"], (m["val"] or "").strip("\"'").replace("'", "")
+            conds.append({
+                None: f"@{name}", "=": f"@{name}='{val}'", "^=": f"starts-with(@{name}, '{val}')",
+                "*=": f"contains(@{name}, '{val}')", "~=": f"contains(concat(' ', @{name}, ' '), ' {val} ')",
+                "$=": f"substring(@{name}, string-length(@{name}) - {len(val) - 1})='{val}'",
+                "|=": f"(@{name}='{val}' or starts-with(@{name}, '{val}-'))",
+            }[op])  # fmt: skip
+    flush("")
+    paths.append(path)
+    return " | ".join(paths)

@@ -1,0 +1,576 @@
+"""Extract one article from a saved or fetched HTML page, with no per-site code.
+
+Each field is taken from the most trusted place that has it (issue 3):
+
+1. the per-source CSS selectors (:class:`Selectors`), when configured;
+2. the government-site meta tags (``ArticleTitle``, ``PubDate``, ``ContentSource``, ``Author``,
+   ``ColumnName``, any case) and the usual CMS body containers (``div.TRS_Editor``, ``#zoom``, ...);
+3. structured data and common meta (JSON-LD, Open Graph, ``article:published_time``, ``<time>``);
+4. the page itself: the headline that the ``<title>`` repeats, the date and bylines (``来源：``,
+   ``作者：``, ``（记者X 通讯员Y）``, ``文/X``, ``责任编辑：``) written between the headline and the body,
+   and a main-content extractor (text-density / link-density scoring, see :func:`find_main_body`).
+
+The body is cleaned of share bars, print/close links, related-article lists and hidden elements, then
+sanitized with :func:`syndication.process.sanitize.sanitize_html` against the page URL (or ``<base>``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+import lxml.html
+from lxml import etree
+from lxml.etree import XPath
+
+from syndication.errors import ParseError
+from syndication.fetch.encoding import decode_bytes
+from syndication.parse import bylines
+from syndication.parse.govmeta import URL_DATE, PageMeta, css_xpath, date_in_text, read_meta
+from syndication.process.normalize import parse_datetime
+from syndication.process.sanitize import html_to_text, sanitize_html
+
+__all__ = [
+    "MAX_PAGE_BYTES",
+    "ExtractedArticle",
+    "Selectors",
+    "extract_article",
+    "find_main_body",
+    "is_binary_url",
+]
+
+MAX_PAGE_BYTES = 10 * 1024 * 1024
+
+# The usual CMS body containers, most specific first (TRS WCM, UCAP, Hanweb, common templates).
+CMS_BODIES = (
+    ".TRS_Editor", ".TRS_UEDITOR", ".trs_editor_view", ".trs_paper_default", "#UCAP-CONTENT", "#zoom",
+    ".pages_content", ".article-content", ".article_content", "#article_content", ".artical-content",
+    "#artibody", ".article-body", ".news_content", ".news-content", "#news_content", ".detail-content",
+    ".content_text", "#content_text", "#text", ".view", "#vsb_content", "#fontzoom", ".wzy_con",
+)  # fmt: skip
+_MIN_CMS_CHARS = 20
+_BINARY_EXT = re.compile(
+    r"\.(?:pdf|docx?|xlsx?|pptx?|wps|et|dps|ofd|ceb|zip|rar|7z|tar|gz|tgz|txt|csv|rtf|odt|ods)$", re.I
+)
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s-\s)\s*")
+_BLOCKS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section", "article", "header", "footer", "dd", "dt", "blockquote", "pre"}  # fmt: skip  # fmt: skip
+_JUNK = XPath("//script|//style|//noscript|//iframe|//frame|//object|//embed|//template|//link|//svg")
+_MARK = "\ue000"
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """Per-source CSS selectors; each overrides everything else for its field."""
+
+    title: str | None = None
+    body: str | None = None
+    published: str | None = None
+    source: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    title: str | None
+    url: str
+    published: datetime | None  # tz-aware, UTC
+    source: str | None  # 来源: the original publisher
+    author: str | None
+    editor: str | None  # 责任编辑
+    category: str | None  # ColumnName, article:section, ...
+    content_html: str  # sanitized, absolute URLs
+    content_text: str
+    rights_notice: str | None  # e.g. 未经授权，禁止转载
+    attachments: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+
+    def to_json(self, tz: str = "Asia/Shanghai") -> dict[str, Any]:
+        """The ``syndication extract --json`` object; ``published`` is ISO 8601 with the offset of ``tz``."""
+        published = self.published.astimezone(ZoneInfo(tz)).isoformat() if self.published else None
+        return {
+            "title": self.title,
+            "url": self.url,
+            "published": published,
+            "source": self.source,
+            "author": self.author,
+            "category": self.category,
+            "content_text": self.content_text,
+            "content_html": self.content_html,
+            "rights_notice": self.rights_notice,
+            "editor": self.editor,
+            "attachments": list(self.attachments),
+            "images": list(self.images),
+        }
+
+
+def extract_article(
+    content: bytes | str,
+    *,
+    url: str,
+    content_type: str | None = None,
+    selectors: Selectors | None = None,
+    tz: str = "Asia/Shanghai",
+) -> ExtractedArticle:
+    """Extract the article of one HTML page fetched from ``url``.
+
+    Raises ParseError for pages larger than :data:`MAX_PAGE_BYTES`, bytes that cannot be decoded, and
+    pages that are not articles (no body found, or an empty one).
+    """
+    size = len(content.encode("utf-8", "surrogatepass")) if isinstance(content, str) else len(content)
+    if size > MAX_PAGE_BYTES:
+        raise ParseError(f"page too large: {size:,} bytes (the limit is {MAX_PAGE_BYTES:,})")
+    text = decode_bytes(content, content_type=content_type)[0] if isinstance(content, bytes) else content
+    root = _parse(text)
+    sel = selectors or Selectors()
+    base = _base_url(root, url)
+    meta = read_meta(root)
+    for el in _JUNK(root):
+        _drop(el)
+    etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+
+    page_title = _page_title(root)
+    heading = _heading(root, page_title)
+    node = _select(root, sel.body) if sel.body else None
+    if node is None:
+        node = _cms_body(root)
+    main = node
+    if node is None:
+        found = find_main_body(root)
+        if found is None:
+            raise ParseError("not an article: no main text found on the page")
+        node, main = found
+
+    header_text = _text_between(root, heading, node)
+    body = clean_body(main)
+    attachments = _attachments(root, body, node, base)
+    content_html = sanitize_html(lxml.html.tostring(body, encoding="unicode"), base_url=base)
+    content_text = html_to_text(content_html)
+    if not content_text and not attachments and "<img" not in content_html:
+        raise ParseError("not an article: the body is empty")
+    head, tail = content_text[:300], content_text[-400:]
+    after_text = _text_after(root, node)[:600]
+    page_text = _block_text(root)
+
+    heading_text = _text_of(heading) if heading is not None else None
+    common_title = meta.common.get("title")
+    if common_title and heading_text and common_title in heading_text:
+        common_title = heading_text  # meta content cut at an unescaped quote, or a shortened headline
+    title = (
+        _selected_text(root, sel.title)
+        or meta.gov.get("title")
+        or common_title
+        or heading_text
+        or _split_title(page_title)
+    )
+    source = bylines.clean_name(
+        _selected_text(root, sel.source)
+        or meta.gov.get("source")
+        or bylines.strip_label(meta.common.get("source"))
+        or bylines.find_source(header_text)
+        or bylines.find_source(head + "\n" + tail)
+    )
+    author = bylines.clean_name(
+        _selected_text(root, sel.author)
+        or meta.gov.get("author")
+        or bylines.plain_author(meta.common.get("author"), page_title, meta.common.get("site_name"), source)
+        or bylines.find_author(header_text)
+        or bylines.find_author(head + "\n" + tail)
+    )
+    return ExtractedArticle(
+        title=_clean_title(title, page_title),
+        url=url,
+        published=_published(root, sel, meta, header_text, head + "\n" + after_text[:200], url, tz),
+        source=source,
+        author=author,
+        editor=bylines.find_editor(tail + "\n" + after_text) or bylines.find_editor(header_text),
+        category=bylines.clean_name(meta.get("category")),
+        content_html=content_html,
+        content_text=content_text,
+        rights_notice=bylines.find_rights_notice(page_text),
+        attachments=attachments,
+        images=tuple(dict.fromkeys(re.findall(r'<img\b[^>]*?\bsrc="([^"]+)"', content_html))),
+    )
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+
+
+def _parse(text: str) -> lxml.html.HtmlElement:
+    text = text.replace("\x00", "").removeprefix("\ufeff")
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)  # lxml refuses str input with an encoding declaration
+    if not text.strip():
+        raise ParseError("not an article: the page is empty")
+    try:
+        root = lxml.html.document_fromstring(text, parser=lxml.html.HTMLParser(remove_comments=True))
+    except (etree.ParserError, ValueError) as e:
+        raise ParseError(f"cannot parse the page as HTML: {e}") from e
+    if root is None:
+        raise ParseError("cannot parse the page as HTML")
+    return root
+
+
+def _drop(el: etree._Element) -> None:
+    """Remove ``el`` and its content, keeping the text that follows it."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _base_url(root: etree._Element, url: str) -> str:
+    for el in root.iter("base"):
+        href = (el.get("href") or "").strip()
+        if href:
+            try:
+                return urljoin(url, href)
+            except ValueError:
+                break
+    return url
+
+
+def _select(root: etree._Element, selector: str | None) -> etree._Element | None:
+    if not selector:
+        return None
+    found = css_xpath(selector)(root)
+    return found[0] if found else None
+
+
+def _selected_text(root: etree._Element, selector: str | None) -> str | None:
+    el = _select(root, selector)
+    if el is None:
+        return None
+    return _text_of(el) or (el.get("content") or el.get("datetime") or "").strip() or None
+
+
+def _text_of(el: etree._Element) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+def _cms_body(root: etree._Element) -> etree._Element | None:
+    for selector in CMS_BODIES:
+        for el in css_xpath(selector)(root):
+            text = re.sub(r"\s+", "", _text_of(el))
+            if len(text) >= _MIN_CMS_CHARS or el.xpath(".//img|.//a[@href]"):
+                return el
+    return None
+
+
+# --- title ------------------------------------------------------------------------------------------
+
+
+def _page_title(root: etree._Element) -> str:
+    el = root.find(".//title")
+    return _text_of(el) if el is not None else ""
+
+
+def _heading(root: etree._Element, page_title: str) -> etree._Element | None:
+    """The headline element: the longest h1-h3 (or *title* class) that the ``<title>`` repeats."""
+    squeezed_title = re.sub(r"\s+", "", page_title)
+    best: etree._Element | None = None
+    best_len = 0
+    first_h1: etree._Element | None = None
+    for el in root.xpath("//h1|//h2|//h3|//*[contains(@class,'title') or contains(@id,'title')]"):
+        text = re.sub(r"\s+", "", _text_of(el))
+        if not (4 <= len(text) <= 200):
+            continue
+        if el.tag == "h1" and first_h1 is None:
+            first_h1 = el
+        if squeezed_title and text in squeezed_title and len(text) > best_len:
+            best, best_len = el, len(text)
+    return best if best is not None else first_h1
+
+
+def _split_title(page_title: str) -> str | None:
+    parts = [p for p in _TITLE_SEPARATORS.split(page_title) if p.strip()]
+    if not parts:
+        return None
+    return parts[0] if len(parts[0]) >= 4 else page_title
+
+
+def _clean_title(title: str | None, page_title: str) -> str | None:
+    if not title:
+        return None
+    title = " ".join(title.split())
+    return title or None
+
+
+# --- dates ------------------------------------------------------------------------------------------
+
+
+def _published(
+    root: etree._Element, sel: Selectors, meta: PageMeta, header: str, head: str, url: str, tz: str
+) -> datetime | None:
+    for value in (_selected_text(root, sel.published), meta.gov.get("published"), meta.common.get("published"),
+                  *meta.time_elements):  # fmt: skip
+        when = parse_datetime(value, tz=tz)
+        if when is not None:
+            return when
+    found = date_in_text(header, tz) or date_in_text(head, tz)
+    if found is not None:
+        return found
+    m = URL_DATE.search(urlsplit(url).path)
+    return parse_datetime("-".join(m.groups()), tz=tz) if m else None
+
+
+# --- text regions -----------------------------------------------------------------------------------
+
+
+def _block_text(el: etree._Element) -> str:
+    """Text of ``el`` with a line break at every block boundary."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCKS:
+                parts.append("\n")
+            if node.text:
+                parts.append(node.text)
+        else:
+            if tag in _BLOCKS:
+                parts.append("\n")
+            if node.tail and node is not el:
+                parts.append(node.tail)
+    return re.sub(r"[ \t\r\f\v\u3000\xa0]+", " ", "".join(parts))
+
+
+def _text_between(root: etree._Element, start: etree._Element | None, end: etree._Element) -> str:
+    """The page text from ``start`` (the headline) to ``end`` (the body); the 800 characters before the
+    body when there is no headline or it does not come first."""
+    marker = etree.Element("span")
+    marker.text = _MARK
+    end.addprevious(marker)
+    try:
+        text = _block_text(root)
+    finally:
+        marker.getparent().remove(marker)
+    before = text.split(_MARK, 1)[0]
+    if start is not None:
+        heading = _text_of(start)
+        at = before.rfind(heading) if heading else -1
+        if at >= 0 and len(before) - at < 3000:
+            return before[at + len(heading) :]
+    return before[-800:]
+
+
+def _text_after(root: etree._Element, node: etree._Element) -> str:
+    marker = etree.Element("span")
+    marker.text = _MARK
+    node.addnext(marker)
+    try:
+        text = _block_text(root)
+    finally:
+        marker.getparent().remove(marker)
+    return text.split(_MARK, 1)[-1]
+
+
+# --- attachments ------------------------------------------------------------------------------------
+
+
+def _attachments(
+    root: etree._Element, body: etree._Element, node: etree._Element, base: str
+) -> tuple[str, ...]:
+    """Binary links (PDF, DOC, XLS, ZIP, ...) in the body, beside it, or labelled 附件 on the page."""
+    links: list[str] = []
+    parent = node.getparent()
+    scopes = [body, parent if parent is not None else node]
+    candidates = [a for scope in scopes for a in scope.iter("a")]
+    candidates += [a for a in root.iter("a") if "附件" in _text_of(a) or "附件" in (a.getparent().text or "")]
+    for a in candidates:
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "#")):
+            continue
+        try:
+            absolute = urljoin(base, href)
+            path = urlsplit(absolute).path
+        except ValueError:
+            continue
+        if _BINARY_EXT.search(path) and absolute not in links:
+            links.append(absolute)
+    return tuple(links)
+
+
+def is_binary_url(url: str) -> bool:
+    """True for links to documents and archives (recorded as attachments, never parsed as pages)."""
+    try:
+        return bool(_BINARY_EXT.search(urlsplit(url).path))
+    except ValueError:
+        return False
+
+
+# --- main content -----------------------------------------------------------------------------------
+
+_NEGATIVE = re.compile(
+    r"comment|share|footer|foot\b|\bnav|menu|sidebar|side\b|related|relate|recommend|\bhot|rank|advert|"
+    r"\bads?\b|banner|breadcrumb|crumb|copyright|\bprint|toolbar|tools\b|login|search|pager|pagination|"
+    r"widget|social|subscribe|popup|modal|qrcode|erweima|xgxw|xgwz|tuijian|bottom|header|top-?bar|dialog",
+    re.I,
+)
+_POSITIVE = re.compile(
+    r"article|content|\bbody|main|\btext|entry|post|story|detail|zoom|TRS_|artic|\bcon\b|cont\b", re.I
+)
+_BOILERPLATE = re.compile(
+    r"^[\s【\[(（]*(?:打印|关闭|打印本页|关闭窗口|打印此文|关闭本页|返回顶部|分享到|分享|收藏|字号|纠错|扫一扫|"
+    r"大\s*中\s*小|【?\s*大\s*】?\s*【?\s*中\s*】?\s*【?\s*小|上一篇|下一篇|相关阅读|相关新闻|相关链接|延伸阅读|"
+    r"推荐阅读|热点推荐|相关文章|责任编辑)"
+)
+_PUNCT = re.compile(r"[,，。、；;！!？?：:]")
+_LEAF = {"p", "pre", "td", "blockquote", "li", "dd", "h2", "h3", "h4", "div", "section", "article", "span", "font"}  # fmt: skip
+_INLINE = {"a", "b", "strong", "em", "i", "u", "span", "font", "img", "br", "sup", "sub", "small", "big", "label"}  # fmt: skip
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_MIN_BODY_CHARS = 60
+
+
+def _weight(el: etree._Element) -> float:
+    names = f"{el.get('class') or ''} {el.get('id') or ''}"
+    if not names.strip():
+        return 0.0
+    return (25.0 if _POSITIVE.search(names) else 0.0) - (25.0 if _NEGATIVE.search(names) else 0.0)
+
+
+def _link_density(el: etree._Element) -> float:
+    text = len(re.sub(r"\s+", "", "".join(el.itertext())))
+    if not text:
+        return 1.0
+    links = sum(len(re.sub(r"\s+", "", "".join(a.itertext()))) for a in el.iter("a"))
+    return min(1.0, links / text)
+
+
+def _own_text(el: etree._Element) -> str:
+    """Text of ``el`` outside its block children (inline children's text included)."""
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and child.tag in _INLINE:
+            parts.append("".join(child.itertext()))
+        parts.append(child.tail or "")
+    return re.sub(r"\s+", "", "".join(parts))
+
+
+def find_main_body(root: etree._Element) -> tuple[etree._Element, etree._Element] | None:
+    """The element holding the article text, readability-style, tuned for Chinese pages.
+
+    Every paragraph-like element (``p``, ``td``, ``pre``, or a ``div`` with text of its own) scores
+    ``1 + punctuation marks + min(chars / 50, 5)``, less its link share; the score goes to its parent,
+    half to the grandparent, a sixth to the great-grandparent. Containers start from their tag and a
+    class/id weight (``content``, ``article`` +25; ``comment``, ``share``, ``footer`` ... -25); the final
+    score is multiplied by ``1 - link density``. Siblings of the winner that score at least a fifth of it
+    (or are plain paragraphs) are kept with it. Returns ``(winner, content)``: the winning element of
+    the page and the content (the winner, or a new ``div`` holding copies of it and its kept siblings);
+    None when no candidate has enough text.
+    """
+    body = root.find(".//body")
+    scope = body if body is not None else root
+    scores: dict[etree._Element, float] = {}
+    for el in scope.iter(*_LEAF):
+        text = _own_text(el)
+        if len(text) < 10 or _HIDDEN.search(el.get("style") or ""):
+            continue
+        links = sum(len(re.sub(r"\s+", "", "".join(a.itertext()))) for a in el if a.tag == "a")
+        score = (1 + len(_PUNCT.findall(text)) + min(len(text) / 50, 5)) * max(0.0, 1 - links / len(text))
+        if not score:
+            continue
+        ancestors = (
+            [el, *el.iterancestors()]
+            if el.tag in ("div", "section", "article", "td")
+            else [*el.iterancestors()]
+        )
+        for level, anc in enumerate(ancestors[:3]):
+            if anc.tag in ("body", "html"):
+                break
+            if anc not in scores:
+                scores[anc] = _weight(anc) + (
+                    5.0 if anc.tag in ("div", "article", "section") else 3.0 if anc.tag == "td" else 0.0
+                )
+            scores[anc] += score / (1, 2, 6)[level]
+    if not scores:
+        return None
+    ranked = sorted(((s * (1 - _link_density(el)), el) for el, s in scores.items()), key=lambda p: -p[0])
+    usable = [
+        (s, el) for s, el in ranked[:5]
+        if len(re.sub(r"\s+", "", "".join(el.itertext()))) >= _MIN_BODY_CHARS and _link_density(el) <= 0.5
+    ]  # fmt: skip
+    if not usable:
+        return None
+    best_score, best = usable[0]
+    final = dict((el, s) for s, el in ranked)
+    parent = best.getparent()
+    if parent is None:
+        return best, best
+    kept = []
+    for sibling in parent:
+        if sibling is best:
+            kept.append(sibling)
+            continue
+        if not isinstance(sibling.tag, str):
+            continue
+        if final.get(sibling, 0.0) >= max(10.0, best_score * 0.2):
+            kept.append(sibling)
+        elif sibling.tag == "p":
+            text = re.sub(r"\s+", "", "".join(sibling.itertext()))
+            ld = _link_density(sibling)
+            if (len(text) > 80 and ld < 0.25) or (
+                0 < len(text) <= 80 and ld == 0 and text[-1] in "。.!！?？"
+            ):
+                kept.append(sibling)
+    if len(kept) == 1:
+        return best, best
+    wrapper = lxml.html.Element("div")
+    for el in kept:
+        wrapper.append(_copy(el))
+    return best, wrapper
+
+
+def _copy(el: etree._Element) -> etree._Element:
+    copied = lxml.html.fromstring(lxml.html.tostring(el, encoding="unicode"))
+    copied.tail = None
+    return copied
+
+
+def clean_body(node: etree._Element) -> etree._Element:
+    """A copy of ``node`` without hidden elements, form controls, share bars, print/close links,
+    related-article lists and other boilerplate."""
+    body = _copy(node)
+    total = max(
+        1,
+        len(re.sub(r"\s+", "", "".join(body.iter_text() if hasattr(body, "iter_text") else body.itertext()))),
+    )
+    for el in list(body.iter()):
+        if el is body or not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        if el.tag in ("input", "select", "button", "textarea", "label", "nav", "footer", "aside"):
+            _drop(el)
+            continue
+        if (
+            _HIDDEN.search(el.get("style") or "")
+            or el.get("hidden") is not None
+            or el.get("aria-hidden") == "true"
+        ):
+            _drop(el)
+            continue
+        text = re.sub(r"\s+", "", "".join(el.itertext()))
+        names = f"{el.get('class') or ''} {el.get('id') or ''}"
+        if (
+            names.strip()
+            and _NEGATIVE.search(names)
+            and not _POSITIVE.search(names)
+            and len(text) < total / 2
+        ) or (
+            (len(text) <= 40 and _BOILERPLATE.match(text) and el.tag not in ("p", "br"))
+            or (el.tag in ("ul", "ol", "dl", "table", "div") and _is_link_list(el, text))
+        ):
+            _drop(el)
+    return body
+
+
+def _is_link_list(el: etree._Element, text: str) -> bool:
+    anchors = [a for a in el.iter("a") if not is_binary_url(a.get("href") or "")]
+    return len(anchors) >= 3 and bool(text) and _link_density(el) > 0.6
