@@ -201,15 +201,10 @@ def date_in_text(text: str, tz: str) -> datetime | None:
 # --- per-source CSS selectors ----------------------------------------------------------------------
 
 _CSS_CACHE: dict[str, XPath] = {}
-_CSS_TOKEN = re.compile(
-    r"\s*(?P<comb>[>+~,])\s*|(?P<ws>\s+)|(?P<tag>[A-Za-z][\w-]*|\*)|\.(?P<cls>[\w-]+)|#(?P<id>[\w-]+)"
-    r"|\[\s*(?P<attr>[\w-]+)\s*(?:(?P<op>[~^$*|]?=)\s*(?P<val>\"[^\"]*\"|'[^']*'|[^\]\s]+)\s*)?\]"
-)
 
 
 def css_xpath(selector: str) -> XPath:
-    """A compiled XPath for the CSS subset operators write: tags, ``.class``, ``#id``, ``[attr]``,
-    ``[attr=|~=|^=|$=|*=value]``, descendant, ``>``, ``+``, ``~`` and ``,``."""
+    """A compiled XPath for a CSS selector (cssselect: CSS 3 selectors)."""
     if selector not in _CSS_CACHE:
         try:
             _CSS_CACHE[selector] = XPath(_css_to_xpath(selector))
@@ -219,44 +214,9 @@ def css_xpath(selector: str) -> XPath:
 
 
 def _css_to_xpath(selector: str) -> str:
-    paths: list[str] = []
-    path, step = "descendant-or-self::", "*"
-    conds: list[str] = []
-    pos = 0
-    selector = selector.strip()
-    axis = {">": "/", "+": "/following-sibling::*[1]/self::", "~": "/following-sibling::", " ": "//"}
+    from cssselect import GenericTranslator, SelectorError
 
-    def flush(sep: str) -> None:
-        nonlocal path, step, conds
-        path += step + "".join(f"[{c}]" for c in conds) + sep
-        step, conds = "*", []
-
-    while pos < len(selector):
-        m = _CSS_TOKEN.match(selector, pos)
-        if not m or m.end() == pos:
-            raise ValueError(f"cannot read {selector[pos:]!r}")
-        pos = m.end()
-        if m["comb"] == ",":
-            flush("")
-            paths.append(path)
-            path = "descendant-or-self::"
-        elif m["comb"] or m["ws"]:
-            if pos < len(selector) and not _CSS_TOKEN.match(selector, pos)["comb"]:  # type: ignore[index]
-                flush(axis[m["comb"] or " "])
-        elif m["tag"]:
-            step = m["tag"].lower()
-        elif m["cls"]:
-            conds.append(f"contains(concat(' ', normalize-space(@class), ' '), ' {m['cls']} ')")
-        elif m["id"]:
-            conds.append(f"@id='{m['id']}'")
-        else:
-            name, op, val = m["attr"], m["op"], (m["val"] or "").strip("\"'").replace("'", "")
-            conds.append({
-                None: f"@{name}", "=": f"@{name}='{val}'", "^=": f"starts-with(@{name}, '{val}')",
-                "*=": f"contains(@{name}, '{val}')", "~=": f"contains(concat(' ', @{name}, ' '), ' {val} ')",
-                "$=": f"substring(@{name}, string-length(@{name}) - {len(val) - 1})='{val}'",
-                "|=": f"(@{name}='{val}' or starts-with(@{name}, '{val}-'))",
-            }[op])  # fmt: skip
-    flush("")
-    paths.append(path)
-    return " | ".join(paths)
+    try:
+        return str(GenericTranslator().css_to_xpath(selector))
+    except SelectorError as e:
+        raise ValueError(str(e)) from e
