@@ -30,11 +30,11 @@ from sqlalchemy import func, select
 from syndication import __version__, logs
 from syndication.config import load_config
 from syndication.errors import ConfigError, SyndicationError
-from syndication.models import Config
+from syndication.models import Config, FetchResult
 from syndication.runtime import Runtime, utcnow
 from syndication.settings import Settings
 from syndication.storage import db, repo
-from syndication.storage.tables import ChannelFeedRow, DeliveryRow, PollRow, SourceRow
+from syndication.storage.tables import ChannelFeedRow, DeliveryRow, PollRow, SightingRow, SourceRow
 
 log = logging.getLogger("syndication")
 
@@ -550,7 +550,7 @@ def sources(ctx: Context) -> None:
     for r in rows:
         state = r.last_status or "never polled"
         if not r.enabled:
-            state = "disabled (not in the config)"
+            state = "disabled"
         click.echo(
             f"{r.id:20} {state:14} failures={r.consecutive_failures} "
             f"last={r.last_polled_at:%Y-%m-%d %H:%M:%S}Z"
@@ -559,6 +559,8 @@ def sources(ctx: Context) -> None:
             nl=False,
         )
         click.echo(f" next={r.next_poll_at:%Y-%m-%d %H:%M:%S}Z")
+        if not r.enabled:
+            click.echo(f"{'':20} disabled: {r.disabled_reason or 'not in the config any more'}")
         if r.last_error:
             click.echo(f"{'':20} error: {r.last_error}")
 
@@ -592,6 +594,95 @@ def deliveries(ctx: Context, status: str, limit: int) -> None:
         )
         if d.last_error and d.status != "sent":
             click.echo(f"{'':7}error: {d.last_error}")
+
+
+@main.command()
+@click.argument("source_id")
+@click.pass_obj
+def preview(ctx: Context, source_id: str) -> None:
+    """Fetch SOURCE_ID now and show what would be ingested (links found, each article's fields);
+    nothing is stored."""
+    from syndication.pages import poll_page_source
+    from syndication.parse.feed import parse_feed
+
+    rt = ctx.runtime()
+    source = rt.config.source(source_id)
+    if source is None:
+        known_ids = ", ".join(s.id for s in rt.config.sources) or "none"
+        raise click.ClickException(f"no source {source_id!r} in {rt.settings.config} (sources: {known_ids})")
+    broker = None
+    if not rt.settings.broker_url:
+        from syndication.embedded import EmbeddedBroker
+
+        broker = EmbeddedBroker(rt.settings.data_dir / "broker", rt.settings.embedded_broker_socket)
+        if not broker.alive():
+            broker.start()
+        else:
+            broker = None
+    else:
+        probe_broker(rt.settings.broker_url)
+    try:
+        gate = rt.gate
+        if gate is None:
+            raise click.ClickException("no Redis broker for the politeness gate")
+        click.echo(f"source {source.id} ({source.kind}): {source.url}")
+        try:
+            if source.kind == "feed":
+                result = gate.fetch(source.url, rate=source.rate, robots=source.robots)
+                parsed = parse_feed(result.content, url=result.url, content_type=result.content_type)
+                click.echo(f"{parsed.format} feed, {len(parsed.items)} entries")
+                for item in parsed.items:
+                    click.echo(f"  - {item.title}  {item.url or item.guid or ''}  {item.published or ''}")
+                return
+            with rt.sessions() as s:
+                known = {
+                    u
+                    for u in s.scalars(select(SightingRow.url).where(SightingRow.source_id == source.id))
+                    if u
+                }
+                row = s.get(SourceRow, source.id)
+                first = row is None or row.last_success_at is None
+            found = poll_page_source(
+                gate,
+                source,
+                url=source.url,
+                etag=None,
+                last_modified=None,
+                known=lambda urls: known & set(urls),
+                first_poll=first,
+            )
+        except SyndicationError as e:
+            raise click.ClickException(str(e)) from None
+        assert not isinstance(found, FetchResult)
+        click.echo(
+            f"links found: {len(found.links)} (new: {len(found.new_links)}"
+            + (f"; first poll: at most {source.backfill}" if first else "")
+            + ")"
+        )
+        for link in found.links:
+            mark = "new" if link in found.new_links else "seen"
+            click.echo(
+                f"  [{mark}] {link.title}  {link.url}  {link.date:%Y-%m-%d}"
+                if link.date
+                else f"  [{mark}] {link.title}  {link.url}"
+            )
+        for link, article in found.articles:
+            data = article.to_json(tz=source.timezone)
+            click.echo(f"article {link.url}")
+            click.echo(f"  title：{data['title']}")
+            click.echo(f"  发布时间：{data['published']}")
+            click.echo(f"  来源：{data['source'] or source.name}")
+            click.echo(f"  作者：{data['author'] or '佚名'}")
+            click.echo(f"  栏目：{data['category'] or '-'}")
+            text = (data["content_text"] or "").replace("\n", " ")
+            click.echo(f"  正文：{text[:120]}{'…' if len(text) > 120 else ''}")
+            if data["rights_notice"]:
+                click.echo(f"  版权声明：{data['rights_notice']}")
+        for error in found.errors:
+            click.echo(f"error: {error}")
+    finally:
+        if broker is not None:
+            broker.stop()
 
 
 from syndication.extract_cli import extract  # noqa: E402  (a command of its own module)

@@ -24,9 +24,11 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 MIN_INTERVAL = timedelta(seconds=10)
-SOURCE_KINDS = ("feed",)
+SOURCE_KINDS = ("feed", "page")
 
-SOURCE_KEYS = {"id", "name", "kind", "url", "interval", "priority", "timezone"}
+SOURCE_KEYS = {"id", "name", "kind", "url", "interval", "priority", "timezone", "rate", "robots"}
+PAGE_KEYS = {"links", "pages", "backfill", "selectors", "allow_hosts"}
+SELECTOR_FIELDS = {"title", "body", "published", "source", "author"}
 CHANNEL_KEYS = {"id", "title", "description", "sources", "template", "limit", "disclaimer"}
 WEBHOOK_KEYS = {"id", "url", "channels", "secret", "secret_env"}
 TOP_KEYS = {"sources", "channels", "webhooks", "attribution"}
@@ -129,7 +131,8 @@ def _tables(c: _Collector, data: Mapping[str, Any], name: str) -> list[tuple[str
 
 
 def _source(c: _Collector, where: str, t: dict[str, Any], seen: set[str]) -> SourceConfig | None:
-    c.unknown_keys(where, t, SOURCE_KEYS)
+    kind = t.get("kind", "feed") if isinstance(t.get("kind", "feed"), str) else "feed"
+    c.unknown_keys(where, t, SOURCE_KEYS | (PAGE_KEYS if kind == "page" else set()))
     sid = c.ident(where, t, seen)
     name = c.string(where, t, "name")
     kind = c.string(where, t, "kind", required=False) or "feed"
@@ -157,11 +160,76 @@ def _source(c: _Collector, where: str, t: dict[str, Any], seen: set[str]) -> Sou
     except (ValueError, zoneinfo.ZoneInfoNotFoundError):
         c.add(where, "timezone", f'{tz!r} is not an IANA time zone (e.g. "Asia/Shanghai")')
         tz = "UTC"
+    page = _page_options(c, where, t) if kind == "page" else {}
+    rate = t.get("rate")
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 100
+    ):
+        c.add(where, "rate", "must be a number of requests per second, above 0 and at most 100")
+        rate = None
+    robots = t.get("robots", True)
+    if not isinstance(robots, bool):
+        c.add(where, "robots", "must be true or false")
+        robots = True
     if sid is None or name is None or url is None:
         return None
     return SourceConfig(
-        id=sid, name=name, kind=kind, url=url, interval=interval, priority=priority, timezone=tz
+        id=sid,
+        name=name,
+        kind=kind,
+        url=url,
+        interval=interval,
+        priority=priority,
+        timezone=tz,
+        rate=float(rate) if rate is not None else None,
+        robots=robots,
+        **page,
     )
+
+
+def _page_options(c: _Collector, where: str, t: dict[str, Any]) -> dict[str, Any]:
+    from syndication.parse.govmeta import css_xpath
+    from syndication.parse.listpage import validate_selector
+
+    out: dict[str, Any] = {}
+    links = c.string(where, t, "links", required=False)
+    if links is not None:
+        try:
+            validate_selector(links)
+            out["links"] = links
+        except ValueError as e:
+            c.add(where, "links", str(e))
+    for key, low, high, default in (("pages", 1, 50, 1), ("backfill", 1, 1000, 20)):
+        value = t.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            c.add(where, key, f"must be an integer from {low} to {high}")
+        else:
+            out[key] = value
+    selectors = t.get("selectors", {})
+    if not isinstance(selectors, dict):
+        c.add(where, "selectors", 'must be a table of field = "CSS selector"')
+        selectors = {}
+    pairs = []
+    for field, css in selectors.items():
+        if field not in SELECTOR_FIELDS:
+            c.add(
+                where, f"selectors.{field}", f"unknown field (allowed: {', '.join(sorted(SELECTOR_FIELDS))})"
+            )
+        elif not isinstance(css, str) or not css.strip():
+            c.add(where, f"selectors.{field}", "must be a CSS selector")
+        else:
+            try:
+                css_xpath(css)
+                pairs.append((field, css))
+            except Exception as e:
+                c.add(where, f"selectors.{field}", str(e))
+    out["selectors"] = tuple(pairs)
+    hosts = t.get("allow_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        c.add(where, "allow_hosts", "must be a list of host names")
+    else:
+        out["allow_hosts"] = tuple(hosts)
+    return out
 
 
 def try_template(template: str, template_dirs: Sequence[str]) -> str | None:

@@ -26,6 +26,16 @@ class SourceConfig:
     interval: timedelta = timedelta(minutes=15)
     priority: int = 0
     timezone: str = "UTC"
+    rate: float | None = None  # requests/s to this source's host (None: the default, 1/s)
+    robots: bool = True  # honour robots.txt (turn off only with the site's consent)
+    # kind = "page" only
+    links: str | None = None  # CSS selector of the article links on the list page (None: automatic)
+    pages: int = 1  # list pages read per poll (pagination depth)
+    backfill: int = 20  # at most this many articles on the first poll
+    selectors: tuple[
+        tuple[str, str], ...
+    ] = ()  # field -> CSS selector (title, body, published, source, author)
+    allow_hosts: tuple[str, ...] = ()  # article hosts allowed besides the list page's own
 
 
 @dataclass(frozen=True)

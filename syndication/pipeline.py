@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,7 +23,8 @@ from sqlalchemy import or_, select
 
 from syndication.errors import DeliveryError, FetchError, ParseError, SyndicationError
 from syndication.fetch.http import fetch
-from syndication.models import ChannelConfig, Config, PublishedItem, RawItem, SourceConfig
+from syndication.models import ChannelConfig, Config, FetchResult, PublishedItem, RawItem, SourceConfig
+from syndication.pages import poll_page_source
 from syndication.parse.feed import parse_feed
 from syndication.process.attribution import render_attribution
 from syndication.process.normalize import normalize_item
@@ -32,7 +33,14 @@ from syndication.publish.feeds import render_atom, render_rss
 from syndication.runtime import Runtime, utcnow
 from syndication.storage import repo
 from syndication.storage.db import transaction
-from syndication.storage.tables import ArticleRow, ChannelFeedRow, DeliveryRow, PollRow, SourceRow
+from syndication.storage.tables import (
+    ArticleRow,
+    ChannelFeedRow,
+    DeliveryRow,
+    PollRow,
+    SightingRow,
+    SourceRow,
+)
 
 log = logging.getLogger("syndication.pipeline")
 Clock = Callable[[], datetime]
@@ -48,10 +56,21 @@ def poll(rt: Runtime, source_id: str, *, now: Clock = utcnow) -> int | None:
         if src is None or not src.enabled:
             return None
         url, etag, last_modified = src.url, src.etag, src.last_modified
+        first_poll = src.last_success_at is None
+    config = rt.config.source(source_id) or _source_config(src)
     started, t0 = now(), time.perf_counter()
     outcome_kw: dict[str, object] = {}
     try:
-        result = fetch(url, etag=etag, last_modified=last_modified, client=rt.http, limits=rt.fetch_limits)
+        if config.kind == "page":
+            return _poll_page(rt, source_id, config, url, etag, last_modified, first_poll, started, t0, now)
+        if rt.gate is not None:
+            result = rt.gate.fetch(
+                url, etag=etag, last_modified=last_modified, rate=config.rate, robots=config.robots
+            )
+        else:
+            result = fetch(
+                url, etag=etag, last_modified=last_modified, client=rt.http, limits=rt.fetch_limits
+            )
         permanent = result.permanent_redirect
         if result.not_modified:
             outcome_kw = {"status": "not_modified", "http_status": 304}
@@ -77,6 +96,18 @@ def poll(rt: Runtime, source_id: str, *, now: Clock = utcnow) -> int | None:
     except Exception as e:  # bad input must never leave a source claimed and silent
         log.exception("unexpected error polling", extra={"source_id": source_id, "url": url})
         outcome_kw = {"status": "error", "error": f"unexpected: {type(e).__name__}: {e}"[:2000]}
+    return _record(rt, source_id, url, outcome_kw, started, t0, now)
+
+
+def _record(
+    rt: Runtime,
+    source_id: str,
+    url: str,
+    outcome_kw: dict[str, object],
+    started: datetime,
+    t0: float,
+    now: Clock,
+) -> int | None:
     finished = now()
     outcome = repo.PollOutcome(
         url=url,
@@ -95,6 +126,77 @@ def poll(rt: Runtime, source_id: str, *, now: Clock = utcnow) -> int | None:
             s, src, outcome, failure_cap=timedelta(seconds=rt.settings.failure_backoff_max), rng=rt.rng
         )
         return row.id if outcome.status == "ok" else None
+
+
+def _known_urls(rt: Runtime, source_id: str) -> Callable[[Iterable[str]], set[str]]:
+    def known(urls: Iterable[str]) -> set[str]:
+        wanted = list(urls)
+        with transaction(rt.sessions, write=False) as s:
+            return set(
+                s.scalars(
+                    select(SightingRow.url).where(
+                        SightingRow.source_id == source_id, SightingRow.url.in_(wanted)
+                    )
+                )
+            )
+
+    return known
+
+
+def _poll_page(
+    rt: Runtime,
+    source_id: str,
+    config: SourceConfig,
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    first_poll: bool,
+    started: datetime,
+    t0: float,
+    now: Clock,
+) -> int | None:
+    """A page source: list page(s) → new article pages → extracted items (see syndication.pages)."""
+    outcome_kw: dict[str, object]
+    if rt.gate is None:
+        outcome_kw = {"status": "error", "error": "page sources need the Redis broker (politeness)"}
+        return _record(rt, source_id, url, outcome_kw, started, t0, now)
+    try:
+        found = poll_page_source(
+            rt.gate,
+            config,
+            url=url,
+            etag=etag,
+            last_modified=last_modified,
+            known=_known_urls(rt, source_id),
+            first_poll=first_poll,
+        )
+        if isinstance(found, FetchResult):
+            outcome_kw = {"status": "not_modified", "http_status": 304}
+            outcome_kw.update(etag=found.etag, last_modified=found.last_modified)
+        else:
+            outcome_kw = {
+                "status": "ok",
+                "http_status": found.result.status,
+                "base_url": found.result.url,
+                "raw_items": [i.to_json() for i in found.items],
+                "warning": "; ".join(found.errors)[:4000] or None,
+                "etag": found.result.etag,
+                "last_modified": found.result.last_modified,
+                "new_url": found.result.permanent_redirect,
+            }
+    except FetchError as e:
+        outcome_kw = {
+            "status": "error",
+            "http_status": e.status,
+            "error": f"fetch: {e}",
+            "retry_after": getattr(e, "retry_after", None),
+        }
+    except (ParseError, SyndicationError) as e:
+        outcome_kw = {"status": "error", "error": f"{'parse' if isinstance(e, ParseError) else 'poll'}: {e}"}
+    except Exception as e:
+        log.exception("unexpected error polling", extra={"source_id": source_id, "url": url})
+        outcome_kw = {"status": "error", "error": f"unexpected: {type(e).__name__}: {e}"[:2000]}
+    return _record(rt, source_id, url, outcome_kw, started, t0, now)
 
 
 # ---------------------------------------------------------------- ingest

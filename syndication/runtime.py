@@ -14,7 +14,9 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from syndication import USER_AGENT
 from syndication.config import load_config
+from syndication.fetch.gate import Gate, redis_for_broker
 from syndication.fetch.http import FetchLimits, make_client
 from syndication.models import Config
 from syndication.settings import Settings
@@ -51,6 +53,19 @@ class Runtime:
     @cached_property
     def http(self) -> httpx.Client:
         return make_client(self.fetch_limits)
+
+    @cached_property
+    def gate(self) -> Gate | None:
+        """Robots, per-host rate limits and holds, shared through the broker's Redis; None when no
+        Redis broker is there (unit tests), in which case feeds are fetched directly."""
+        url = self.settings.effective_broker_url
+        if self.settings.embedded_broker and not self.settings.embedded_broker_socket.exists():
+            return None
+        try:
+            client = redis_for_broker(url)
+        except ValueError:
+            return None
+        return Gate(client, user_agent=USER_AGENT, http=self.http, limits=self.fetch_limits)
 
     def close(self) -> None:
         if "http" in self.__dict__:

@@ -57,6 +57,7 @@ def sync_sources(session: Session, config: Config, now: datetime) -> None:
             )
             continue
         if row.config_url != s.url:  # the operator changed it (a permanent redirect changes only row.url)
+            row.disabled_reason = None
             row.config_url, row.url, row.etag, row.last_modified, row.next_poll_at = (
                 s.url,
                 s.url,
@@ -70,7 +71,7 @@ def sync_sources(session: Session, config: Config, now: datetime) -> None:
             "interval_seconds": int(s.interval.total_seconds()),
             "priority": s.priority,
             "timezone": s.timezone,
-            "enabled": True,
+            "enabled": row.disabled_reason is None,  # a source the site said is gone stays off
         }
         for key, value in changes.items():
             if getattr(row, key) != value:
@@ -163,6 +164,9 @@ def record_poll(
     source.last_http_status = outcome.http_status
     source.last_duration_ms = outcome.duration_ms
     source.lease_until = None
+    if outcome.http_status == 410:  # Gone: stop asking, visibly, until the operator changes the URL
+        source.enabled = False
+        source.disabled_reason = f"the site answered 410 Gone for {outcome.url}; change the source's url in the config to poll again"
     if outcome.status == "error":
         source.consecutive_failures += 1
         source.last_error = outcome.error

@@ -194,3 +194,20 @@ def test_rdf_dc_date_dates_the_entry(make_runtime: MakeRuntime) -> None:
         article.published_at is not None and article.published_at.isoformat() == "2024-02-01T00:00:00+00:00"
     )
     assert article.sort_at == article.published_at
+
+
+def test_410_gone_disables_the_source_visibly_until_its_url_changes(make_runtime: MakeRuntime) -> None:
+    with Origin() as origin:
+        origin.fail("/gone.xml", 410)
+        source = SourceConfig(id="g", name="g", kind="feed", url=origin.url("/gone.xml"))
+        rt = make_runtime(config_for([source]))
+        assert pipeline.poll(rt, "g") is None
+    with transaction(rt.sessions) as s:
+        row = s.get_one(SourceRow, "g")
+        assert not row.enabled and row.disabled_reason and "410 Gone" in row.disabled_reason
+        repo.sync_sources(s, rt.config, T0)  # a restart does not turn it back on
+        assert not s.get_one(SourceRow, "g").enabled
+        moved = replace(rt.config, sources=(replace(source, url="http://127.0.0.1:9/new.xml"),))
+        repo.sync_sources(s, moved, T0)  # the operator gave it a new URL
+        row = s.get_one(SourceRow, "g")
+        assert row.enabled and row.disabled_reason is None

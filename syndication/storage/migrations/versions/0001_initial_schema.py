@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
+Revises: (none)
 Create Date: 2026-11-29
 """
 
@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("disabled_reason", sa.Text(), nullable=True),
         sa.Column("etag", sa.Text(), nullable=True),
         sa.Column("last_modified", sa.String(length=100), nullable=True),
         sa.Column("next_poll_at", sa.DateTime(timezone=True), nullable=False),
