@@ -26,7 +26,19 @@ DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 MIN_INTERVAL = timedelta(seconds=10)
 SOURCE_KINDS = ("feed", "page")
 
-SOURCE_KEYS = {"id", "name", "kind", "url", "interval", "priority", "timezone", "rate", "robots"}
+SOURCE_KEYS = {
+    "id",
+    "name",
+    "kind",
+    "url",
+    "interval",
+    "priority",
+    "timezone",
+    "rate",
+    "robots",
+    "min_interval",
+    "max_interval",
+}
 PAGE_KEYS = {"links", "pages", "backfill", "selectors", "allow_hosts"}
 SELECTOR_FIELDS = {"title", "body", "published", "source", "author"}
 CHANNEL_KEYS = {"id", "title", "description", "sources", "template", "limit", "disclaimer"}
@@ -161,6 +173,18 @@ def _source(c: _Collector, where: str, t: dict[str, Any], seen: set[str]) -> Sou
         c.add(where, "timezone", f'{tz!r} is not an IANA time zone (e.g. "Asia/Shanghai")')
         tz = "UTC"
     page = _page_options(c, where, t) if kind == "page" else {}
+    bounds: dict[str, Any] = {}
+    for key in ("min_interval", "max_interval"):
+        if key in t:
+            try:
+                bounds[key] = parse_duration(t[key])
+            except ValueError as e:
+                c.add(where, key, str(e))
+            else:
+                if bounds[key] < MIN_INTERVAL:
+                    c.add(where, key, f"must be at least {int(MIN_INTERVAL.total_seconds())}s")
+    if bounds.get("min_interval", interval) > bounds.get("max_interval", interval):
+        c.add(where, "min_interval", "must not be above max_interval (or interval)")
     rate = t.get("rate")
     if rate is not None and (
         isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= 100
@@ -183,6 +207,7 @@ def _source(c: _Collector, where: str, t: dict[str, Any], seen: set[str]) -> Sou
         timezone=tz,
         rate=float(rate) if rate is not None else None,
         robots=robots,
+        **bounds,
         **page,
     )
 

@@ -27,6 +27,8 @@ class SourceConfig:
     priority: int = 0
     timezone: str = "UTC"
     rate: float | None = None  # requests/s to this source's host (None: the default, 1/s)
+    min_interval: timedelta | None = None  # bounds of the adaptive interval (None: the interval itself)
+    max_interval: timedelta | None = None
     robots: bool = True  # honour robots.txt (turn off only with the site's consent)
     # kind = "page" only
     links: str | None = None  # CSS selector of the article links on the list page (None: automatic)

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from syndication.errors import DeliveryError, FetchError, ParseError, SyndicationError
 from syndication.fetch.http import fetch
+from syndication.fetch.politeness import next_interval
 from syndication.models import ChannelConfig, Config, FetchResult, PublishedItem, RawItem, SourceConfig
 from syndication.pages import poll_page_source
 from syndication.parse.feed import parse_feed
@@ -123,9 +125,33 @@ def _record(
     with transaction(rt.sessions) as s:
         src = s.get_one(SourceRow, source_id)
         row = repo.record_poll(
-            s, src, outcome, failure_cap=timedelta(seconds=rt.settings.failure_backoff_max), rng=rt.rng
+            s,
+            src,
+            outcome,
+            failure_cap=timedelta(seconds=rt.settings.failure_backoff_max),
+            rng=rt.rng,
+            interval=_adapted_interval(s, rt.config.source(source_id), finished),
         )
         return row.id if outcome.status == "ok" else None
+
+
+def _adapted_interval(session: Session, config: SourceConfig | None, now: datetime) -> timedelta | None:
+    """The interval adapted to how often the source publishes, within its configured bounds."""
+    if config is None or (config.min_interval is None and config.max_interval is None):
+        return None
+    history = session.scalars(
+        select(SightingRow.published_at)
+        .where(SightingRow.source_id == config.id, SightingRow.published_at.is_not(None))
+        .order_by(SightingRow.published_at.desc())
+        .limit(20)
+    )
+    return next_interval(
+        [t for t in history if t is not None],
+        now=now,
+        min_interval=config.min_interval or config.interval,
+        max_interval=config.max_interval or config.interval,
+        current=config.interval,
+    )
 
 
 def _known_urls(rt: Runtime, source_id: str) -> Callable[[Iterable[str]], set[str]]:

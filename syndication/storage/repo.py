@@ -138,11 +138,18 @@ class PollOutcome:
 
 
 def record_poll(
-    session: Session, source: SourceRow, outcome: PollOutcome, *, failure_cap: timedelta, rng: random.Random
+    session: Session,
+    source: SourceRow,
+    outcome: PollOutcome,
+    *,
+    failure_cap: timedelta,
+    rng: random.Random,
+    interval: timedelta | None = None,
 ) -> PollRow:
-    """Store the poll and the source's new state; returns the poll row (to ingest when ok)."""
+    """Store the poll and the source's new state; returns the poll row (to ingest when ok).
+    ``interval``: the adapted interval for the next poll (default: the configured one)."""
     now = outcome.finished_at
-    interval = timedelta(seconds=source.interval_seconds)
+    interval = interval or timedelta(seconds=source.interval_seconds)
     poll = PollRow(
         source_id=source.id,
         url=outcome.url,

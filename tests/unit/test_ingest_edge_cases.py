@@ -211,3 +211,38 @@ def test_410_gone_disables_the_source_visibly_until_its_url_changes(make_runtime
         repo.sync_sources(s, moved, T0)  # the operator gave it a new URL
         row = s.get_one(SourceRow, "g")
         assert row.enabled and row.disabled_reason is None
+
+
+def test_the_interval_adapts_to_how_often_the_source_publishes(make_runtime: MakeRuntime) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    items = [
+        {
+            "guid": f"g{i}",
+            "title": f"第{i}篇",
+            "description": f"<p>正文{i}</p>",
+            "pubDate": (now - timedelta(minutes=10 * i)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+        }
+        for i in range(6)
+    ]
+    with Origin() as origin:
+        origin.add("/a.xml", make_rss(items))
+        source = SourceConfig(
+            id="a",
+            name="a",
+            kind="feed",
+            url=origin.url("/a.xml"),
+            interval=timedelta(hours=1),
+            min_interval=timedelta(minutes=2),
+            max_interval=timedelta(hours=2),
+        )
+        rt = make_runtime(config_for([source]))
+        poll_id = pipeline.poll(rt, "a")
+        assert poll_id is not None
+        pipeline.ingest(rt, poll_id)
+        pipeline.poll(rt, "a")  # 304: now the history is there
+    with transaction(rt.sessions, write=False) as s:
+        row = s.get_one(SourceRow, "a")
+        wait = row.next_poll_at - (row.last_polled_at or now)
+    assert timedelta(minutes=4) <= wait <= timedelta(minutes=6), wait  # half the 10-minute cadence (±10 %)
