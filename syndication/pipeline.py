@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from syndication.errors import DeliveryError, FetchError, ParseError, SyndicationError
 from syndication.fetch.http import fetch
-from syndication.fetch.politeness import next_interval
+from syndication.fetch.politeness import RateLimitTimeout, next_interval
 from syndication.models import ChannelConfig, Config, FetchResult, PublishedItem, RawItem, SourceConfig
 from syndication.pages import poll_page_source
 from syndication.parse.feed import parse_feed
@@ -95,6 +95,8 @@ def poll(rt: Runtime, source_id: str, *, now: Clock = utcnow) -> int | None:
         }
     except ParseError as e:
         outcome_kw = {"status": "error", "http_status": 200, "error": f"parse: {e}"}
+    except RateLimitTimeout as e:  # the host is held (Retry-After) or booked far ahead: come back then
+        outcome_kw = {"status": "error", "error": f"politeness: {e}", "retry_after": e.retry_after}
     except Exception as e:  # bad input must never leave a source claimed and silent
         log.exception("unexpected error polling", extra={"source_id": source_id, "url": url})
         outcome_kw = {"status": "error", "error": f"unexpected: {type(e).__name__}: {e}"[:2000]}

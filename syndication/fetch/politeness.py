@@ -242,11 +242,14 @@ class HostRateLimiter:
         grant = self.reserve(host, rate=rate, burst=burst, max_wait=timeout)
         if not grant.granted:
             raise RateLimitTimeout(normalize_host(host), grant.wait, timeout, grant.held)
-        started = self.clock()
-        remaining = grant.wait
-        while remaining > 0:
-            self.sleep(remaining)
-            remaining = grant.wait - (self.clock() - started)
+        if grant.wait > 0:
+            end = self.clock() + grant.wait
+            self.sleep(grant.wait)
+            for _ in range(100):  # a sleep that returned early (signals) sleeps again; bounded
+                remaining = end - self.clock()
+                if remaining <= 1e-3:
+                    break
+                self.sleep(remaining)
         return grant.wait
 
     def reset(self, host: str) -> None:

@@ -7,6 +7,7 @@ Grant times are read from Redis TIME, the clock the bucket itself uses.
 from __future__ import annotations
 
 import multiprocessing
+import secrets
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,8 @@ from syndication.fetch.politeness import (
 
 REDIS_DB = 7
 
+pytestmark = pytest.mark.timeout(60)
+
 
 def _connect() -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB, socket_timeout=5)
@@ -41,8 +44,11 @@ def r() -> Iterator[redis.Redis]:
     except redis.RedisError as e:  # CI starts Redis: its absence is a failure, not a skip
         pytest.fail(f"Redis on 127.0.0.1:6379 (db {REDIS_DB}) is required: {e}", pytrace=False)
     yield client
-    client.flushdb()
     client.close()
+
+
+def unique_host() -> str:
+    return f"shared-{secrets.token_hex(4)}.example"
 
 
 def redis_now(client: redis.Redis) -> float:
@@ -185,7 +191,7 @@ def test_bucket_keys_expire_once_full_again(r: redis.Redis) -> None:
 
 def test_acquire_sleeps_until_its_slot(r: redis.Redis) -> None:
     slept: list[float] = []
-    fake = [0.0]
+    fake = [1e9]  # a large clock: float rounding must not make acquire loop
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
@@ -260,11 +266,12 @@ def _in_window(grants: list[tuple[float, float]], start: float, duration: float)
 
 def test_two_threads_never_exceed_the_rate(r: redis.Redis) -> None:
     rate, burst, duration = 20.0, 2, 1.0
+    host = unique_host()  # apart from any other run of this suite on the same Redis
     start = redis_now(r) + 0.05
     results: list[list[tuple[float, float]]] = [[], []]
 
     def run(i: int) -> None:
-        results[i] = _hammer("shared.example", rate, burst, start, duration)
+        results[i] = _hammer(host, rate, burst, start, duration)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for t in threads:
@@ -279,12 +286,11 @@ def test_two_threads_never_exceed_the_rate(r: redis.Redis) -> None:
 
 def test_two_processes_never_exceed_the_rate(r: redis.Redis) -> None:
     rate, burst, duration = 20.0, 3, 1.0
+    host = unique_host()
     start = redis_now(r) + 1.2  # time for spawned interpreters to start
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(2, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(_hammer, "shared.example", rate, burst, start, duration, False) for _ in range(2)
-        ]
+        futures = [pool.submit(_hammer, host, rate, burst, start, duration, False) for _ in range(2)]
         results = [f.result(timeout=15) for f in futures]
     assert all(results), "each process got tokens"
     grants = [g for res in results for g in res]
@@ -299,7 +305,7 @@ def test_two_processes_never_exceed_the_rate(r: redis.Redis) -> None:
 def test_the_harness_fails_a_limiter_that_lets_too_much_through(r: redis.Redis) -> None:
     # the same hammering, with a bucket 10x too generous, must be caught by the same check
     start = redis_now(r) + 0.02
-    grants = _hammer("loose.example", 200.0, 2, start, 0.3, False)
+    grants = _hammer(unique_host(), 200.0, 2, start, 0.3, False)
     seen = [s for _, s in grants]
     with pytest.raises(AssertionError):
         assert_within_rate(seen, 20.0, 2, slack=0.05)

@@ -6,6 +6,7 @@ failure, not a skip) and a local Origin server for robots.txt.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 import urllib.robotparser
@@ -25,8 +26,12 @@ from syndication.fetch.robots import (
 )
 from tests.servers import Origin
 
+# the cache tests use a host of their own, apart from any other run of this suite on the same Redis
+SITE = f"site-{secrets.token_hex(4)}.example"
 UA = "syndication/0.1.0 (+https://github.com/syndication/syndication)"
 REDIS_DB = 7
+
+pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
@@ -37,7 +42,6 @@ def r() -> Iterator[redis.Redis]:
     except redis.RedisError as e:  # CI starts Redis: its absence is a failure, not a skip
         pytest.fail(f"Redis on 127.0.0.1:6379 (db {REDIS_DB}) is required: {e}", pytrace=False)
     yield client
-    client.flushdb()
     client.close()
 
 
@@ -220,10 +224,10 @@ def test_normalize_path_and_origin_key() -> None:
 def test_status_rules(r: redis.Redis, status: int, expected: bool, long_ttl: bool) -> None:
     cache = RobotsCache(r, ttl=3600, error_ttl=60)
     fetcher = CountingFetcher(status, b"User-agent: *\nDisallow: /\n" if status == 200 else b"")
-    assert cache.allowed("https://example.org/page", user_agent=UA, fetcher=fetcher) is expected
-    assert cache.allowed("https://example.org/other", user_agent=UA, fetcher=fetcher) is expected
-    assert fetcher.calls == ["https://example.org:443/robots.txt"]  # negative answers are cached too
-    ttl = r.pttl(ROBOTS_PREFIX + "https://example.org:443")
+    assert cache.allowed(f"https://{SITE}/page", user_agent=UA, fetcher=fetcher) is expected
+    assert cache.allowed(f"https://{SITE}/other", user_agent=UA, fetcher=fetcher) is expected
+    assert fetcher.calls == [f"https://{SITE}:443/robots.txt"]  # negative answers are cached too
+    ttl = r.pttl(ROBOTS_PREFIX + f"https://{SITE}:443")
     assert (3_500_000 < ttl <= 3_600_000) if long_ttl else (0 < ttl <= 60_000)
 
 
@@ -235,47 +239,47 @@ def test_unreachable_disallows_for_a_short_while(r: redis.Redis) -> None:
         raise ConnectionError("connection refused")
 
     cache = RobotsCache(r, error_ttl=0.2)
-    assert cache.allowed("http://down.example/a", user_agent=UA, fetcher=broken) is False
-    assert cache.allowed("http://down.example/b", user_agent=UA, fetcher=broken) is False
+    assert cache.allowed(f"http://down.{SITE}/a", user_agent=UA, fetcher=broken) is False
+    assert cache.allowed(f"http://down.{SITE}/b", user_agent=UA, fetcher=broken) is False
     assert len(calls) == 1
-    assert r.hget(ROBOTS_PREFIX + "http://down.example:80", "error") == b"ConnectionError: connection refused"
+    assert r.hget(ROBOTS_PREFIX + f"http://down.{SITE}:80", "error") == b"ConnectionError: connection refused"
     time.sleep(0.3)  # retried once the short TTL ran out
-    assert cache.allowed("http://down.example/a", user_agent=UA, fetcher=CountingFetcher(404)) is True
+    assert cache.allowed(f"http://down.{SITE}/a", user_agent=UA, fetcher=CountingFetcher(404)) is True
 
 
 def test_cached_across_workers_and_parsed_once(r: redis.Redis) -> None:
     fetcher = CountingFetcher(200, b"User-agent: *\nDisallow: /private\nCrawl-delay: 3\n")
     worker1, worker2 = RobotsCache(r), RobotsCache(r)
-    assert worker1.allowed("https://example.org/private/1", user_agent=UA, fetcher=fetcher) is False
-    assert worker2.allowed("https://example.org/public/1", user_agent=UA, fetcher=fetcher) is True
-    assert worker2.allowed("https://example.org/private/2", user_agent=UA, fetcher=fetcher) is False
-    assert worker2.crawl_delay("https://example.org/", UA) == 3.0
+    assert worker1.allowed(f"https://{SITE}/private/1", user_agent=UA, fetcher=fetcher) is False
+    assert worker2.allowed(f"https://{SITE}/public/1", user_agent=UA, fetcher=fetcher) is True
+    assert worker2.allowed(f"https://{SITE}/private/2", user_agent=UA, fetcher=fetcher) is False
+    assert worker2.crawl_delay(f"https://{SITE}/", UA) == 3.0
     assert len(fetcher.calls) == 1
     # another scheme or port is another origin with its own robots.txt
-    assert worker1.allowed("http://example.org/private/1", user_agent=UA, fetcher=fetcher) is False
-    assert worker1.allowed("https://example.org:8443/private/1", user_agent=UA, fetcher=fetcher) is False
-    assert fetcher.calls[1:] == ["http://example.org:80/robots.txt", "https://example.org:8443/robots.txt"]
+    assert worker1.allowed(f"http://{SITE}/private/1", user_agent=UA, fetcher=fetcher) is False
+    assert worker1.allowed(f"https://{SITE}:8443/private/1", user_agent=UA, fetcher=fetcher) is False
+    assert fetcher.calls[1:] == [f"http://{SITE}:80/robots.txt", f"https://{SITE}:8443/robots.txt"]
 
 
 def test_crawl_delay_without_fetcher_reads_only_the_cache(r: redis.Redis) -> None:
     cache = RobotsCache(r)
-    assert cache.crawl_delay("https://example.org/", UA) is None
+    assert cache.crawl_delay(f"https://{SITE}/", UA) is None
     fetcher = CountingFetcher(200, b"User-agent: syndication\nCrawl-delay: 1.5\n")
-    assert cache.crawl_delay("https://example.org/", UA, fetcher=fetcher) == 1.5
-    assert cache.crawl_delay("https://example.org/x", UA) == 1.5
-    assert cache.crawl_delay("https://example.org/x", "otherbot") is None
+    assert cache.crawl_delay(f"https://{SITE}/", UA, fetcher=fetcher) == 1.5
+    assert cache.crawl_delay(f"https://{SITE}/x", UA) == 1.5
+    assert cache.crawl_delay(f"https://{SITE}/x", "otherbot") is None
 
 
 def test_ttl_expiry_and_forget_fetch_again(r: redis.Redis) -> None:
     fetcher = CountingFetcher(200, b"User-agent: *\nDisallow: /x\n")
     cache = RobotsCache(r, ttl=0.2)
-    cache.allowed("https://example.org/x", user_agent=UA, fetcher=fetcher)
+    cache.allowed(f"https://{SITE}/x", user_agent=UA, fetcher=fetcher)
     time.sleep(0.3)
     fetcher.body = b"User-agent: *\nDisallow: /y\n"
-    assert cache.allowed("https://example.org/x", user_agent=UA, fetcher=fetcher) is True
-    assert cache.allowed("https://example.org/y", user_agent=UA, fetcher=fetcher) is False
-    cache.forget("https://example.org/")
-    cache.allowed("https://example.org/y", user_agent=UA, fetcher=fetcher)
+    assert cache.allowed(f"https://{SITE}/x", user_agent=UA, fetcher=fetcher) is True
+    assert cache.allowed(f"https://{SITE}/y", user_agent=UA, fetcher=fetcher) is False
+    cache.forget(f"https://{SITE}/")
+    cache.allowed(f"https://{SITE}/y", user_agent=UA, fetcher=fetcher)
     assert len(fetcher.calls) == 3
 
 
@@ -285,9 +289,9 @@ def test_body_is_capped_at_500_kib(r: redis.Redis) -> None:
     assert len(body) > 500 * 1024
     cache = RobotsCache(r)
     fetcher = CountingFetcher(200, body)
-    assert cache.allowed("https://example.org/early", user_agent=UA, fetcher=fetcher) is False
-    assert cache.allowed("https://example.org/late", user_agent=UA, fetcher=fetcher) is True
-    assert len(r.hget(ROBOTS_PREFIX + "https://example.org:443", "body") or b"") <= 500 * 1024
+    assert cache.allowed(f"https://{SITE}/early", user_agent=UA, fetcher=fetcher) is False
+    assert cache.allowed(f"https://{SITE}/late", user_agent=UA, fetcher=fetcher) is True
+    assert len(r.hget(ROBOTS_PREFIX + f"https://{SITE}:443", "body") or b"") <= 500 * 1024
 
 
 # --- the cache with a real server ---------------------------------------------------------------------
