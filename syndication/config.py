@@ -355,6 +355,12 @@ def _webhook(
     return WebhookConfig(id=wid, url=url, channels=channels, secret=secret)
 
 
+def _declared_ids(data: Mapping[str, Any], table: str, path: str) -> set[str]:
+    """Ids declared in ``table`` even by an entry with other problems (so references to it are not
+    reported twice)."""
+    return {t["id"] for _, t in _tables(_Collector(path), data, table) if isinstance(t.get("id"), str)}
+
+
 def parse_config(data: Mapping[str, Any], *, path: str, environ: Mapping[str, str] | None = None) -> Config:
     """Validate an already-decoded TOML document. Raises ConfigError with every problem found."""
     from syndication.process.attribution import available_templates
@@ -391,18 +397,14 @@ def parse_config(data: Mapping[str, Any], *, path: str, environ: Mapping[str, st
 
     seen: set[str] = set()
     sources = [s for w, t in _tables(c, data, "sources") if (s := _source(c, w, t, seen))]
-    source_ids = {s.id for s in sources} | {
-        t["id"] for _, t in _tables(_Collector(path), data, "sources") if isinstance(t.get("id"), str)
-    }
+    source_ids = {s.id for s in sources} | _declared_ids(data, "sources", path)
     seen = set()
     channels = [
         ch
         for w, t in _tables(c, data, "channels")
         if (ch := _channel(c, w, t, seen, source_ids, templates, template_dirs))
     ]
-    channel_ids = {ch.id for ch in channels} | {
-        t["id"] for _, t in _tables(_Collector(path), data, "channels") if isinstance(t.get("id"), str)
-    }
+    channel_ids = {ch.id for ch in channels} | _declared_ids(data, "channels", path)
     seen = set()
     webhooks = [
         h
