@@ -224,7 +224,7 @@ def _page_options(c: _Collector, where: str, t: dict[str, Any]) -> dict[str, Any
             out["links"] = links
         except ValueError as e:
             c.add(where, "links", str(e))
-    for key, low, high, default in (("pages", 1, 50, 1), ("backfill", 1, 1000, 20)):
+    for key, low, high, default in (("pages", 1, 50, 1), ("backfill", 1, 1000, 200)):
         value = t.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             c.add(where, key, f"must be an integer from {low} to {high}")

@@ -33,7 +33,7 @@ class SourceConfig:
     # kind = "page" only
     links: str | None = None  # CSS selector of the article links on the list page (None: automatic)
     pages: int = 1  # list pages read per poll (pagination depth)
-    backfill: int = 20  # at most this many articles on the first poll
+    backfill: int = 200  # at most this many articles on the first poll
     selectors: tuple[
         tuple[str, str], ...
     ] = ()  # field -> CSS selector (title, body, published, source, author)
