@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "clean_name", "find_author", "find_editor", "find_rights_notice", "find_source", "plain_author", "strip_label",
+    "clean_name", "english_name", "find_author", "find_editor", "find_rights_notice", "find_source", "plain_author", "strip_label",
 ]  # fmt: skip
 
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s-\s)\s*")
@@ -128,7 +128,33 @@ def plain_author(value: str | None, page_title: str, site_name: str | None, sour
         or value.isdigit()
     ):
         return None
+    value = re.sub(r"^by\s+", "", value, flags=re.I)
     site = (site_name or "") + " " + (_TITLE_SEPARATORS.split(page_title)[-1] if page_title else "")
     if value in site:
         return None
     return value
+
+
+_MONTHS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mon|tue|wed|thu|fri|sat|sun|updated|published|posted|on"
+)
+_BYLINE_STOP = re.compile(
+    r"\s+(?:and|&)\s+|\s*[|,;/\n\u2014\u2013]\s*|\s+-\s+|\s+(?:" + _MONTHS + r")\b|\d", re.I
+)
+_ENGLISH_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:de|van|von|der|da|di|le|la)\s+)?[A-Z][\w'’.-]*){1,3}")
+
+
+def english_name(text: str | None) -> str | None:
+    """The person in an English byline: ``By Jane Doe | May 1, 2020`` -> ``"Jane Doe"``; None for URLs,
+    text that is not 2-4 capitalised words, or no name at all."""
+    if not text:
+        return None
+    text = " ".join(text.split())
+    if re.search(r"https?://|www\.|@", text):
+        return None
+    text = re.sub(r"^(?:(?:written|posted|words|story)\s+)?by\s*:?\s*", "", text, flags=re.I)
+    name = _BYLINE_STOP.split(text, maxsplit=1)[0].strip(" .:")
+    if not _ENGLISH_NAME.fullmatch(name) or len(name) > 60 or max(len(w) for w in name.split()) < 3:
+        return None
+    return name

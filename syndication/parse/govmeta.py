@@ -41,6 +41,10 @@ _COMMON = {
     "og:title": "title",
     "twitter:title": "title",
     "dc.title": "title",
+    "dc:title": "title",
+    "dcterm:title": "title",
+    "parsely-title": "title",
+    "weibo:article:title": "title",
     "article:published_time": "published",
     "og:article:published_time": "published",
     "og:release_date": "published",
@@ -59,6 +63,8 @@ _COMMON = {
     "article:author": "author",
     "og:article:author": "author",
     "dc.creator": "author",
+    "dc:creator": "author",
+    "dcterm:creator": "author",
     "byl": "author",
     "parsely-author": "author",
     "source": "source",
@@ -68,6 +74,9 @@ _COMMON = {
     "og:description": "description",
     "og:site_name": "site_name",
 }
+# Where several meta tags give the title, the lower rank wins (Dublin Core, then Open Graph ...).
+_TITLE_RANK = {"dc:title": 0, "dcterm:title": 0, "dc.title": 0, "og:title": 1, "weibo:article:title": 2,
+               "twitter:title": 3, "parsely-title": 4}  # fmt: skip
 _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting", "report", "scholarlyarticle"}  # fmt: skip
 
 
@@ -86,6 +95,7 @@ class PageMeta:
 def read_meta(root: etree._Element) -> PageMeta:
     """Collect the page's metadata; the first non-empty value of each field wins within its rank."""
     meta = PageMeta()
+    title_rank = len(_TITLE_RANK)
     for el in root.iter("meta"):
         key = (
             el.get("name") or el.get("property") or el.get("itemprop") or el.get("http-equiv") or ""
@@ -93,13 +103,17 @@ def read_meta(root: etree._Element) -> PageMeta:
         value = " ".join((el.get("content") or "").split())
         if not key or not value:
             continue
-        low = key.lower()
-        if low in _GOV and _GOV[low] not in meta.gov:
-            # "author"/"keywords"/"description"/"url" are common names too: they count as gov meta only
-            # on pages that carry the standard's distinctive tags (checked below).
-            meta.gov[_GOV[low]] = value
-        if low in _COMMON and _COMMON[low] not in meta.common:
-            meta.common[_COMMON[low]] = value
+        # property="dc:title og:title": each space-separated name counts.
+        for low in dict.fromkeys(key.lower().split()):
+            if low in _GOV and _GOV[low] not in meta.gov:
+                # "author"/"keywords"/"description"/"url" are common names too: they count as gov meta
+                # only on pages that carry the standard's distinctive tags (checked below).
+                meta.gov[_GOV[low]] = value
+            if low in _TITLE_RANK:
+                if _TITLE_RANK[low] < title_rank:
+                    meta.common["title"], title_rank = value, _TITLE_RANK[low]
+            elif low in _COMMON and _COMMON[low] not in meta.common:
+                meta.common[_COMMON[low]] = value
     if not _is_gov_page(root):
         for generic in ("author", "keywords", "description", "url"):
             value = meta.gov.pop(generic, "")

@@ -56,7 +56,8 @@ _MIN_CMS_CHARS = 20
 _BINARY_EXT = re.compile(
     r"\.(?:pdf|docx?|xlsx?|pptx?|wps|et|dps|ofd|ceb|zip|rar|7z|tar|gz|tgz|txt|csv|rtf|odt|ods)$", re.I
 )
-_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s-\s)\s*")
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s[-–]\s|\s::\s)\s*")
+_SITE_SEPARATORS = re.compile(r"\s+(?:[-|–—·]|::)\s+|\s*[_｜]\s*")
 _BLOCKS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section", "article", "header", "footer", "dd", "dt", "blockquote", "pre"}  # fmt: skip  # fmt: skip
 _JUNK = XPath("//script|//style|//noscript|//iframe|//frame|//object|//embed|//template|//link|//svg")
 _MARK = "\ue000"
@@ -156,6 +157,8 @@ def extract_article(
     page_text = _block_text(root)
 
     heading_text = _text_of(heading) if heading is not None else None
+    if heading_text and page_title and not _repeats(page_title, heading_text):
+        heading_text = None  # an h1 the <title> does not repeat: the <title> names the page better
     common_title = meta.common.get("title")
     if common_title and heading_text and common_title in heading_text:
         common_title = heading_text  # meta content cut at an unescaped quote, or a shortened headline
@@ -165,6 +168,7 @@ def extract_article(
         or common_title
         or heading_text
         or _split_title(page_title)
+        or (_text_of(heading) if heading is not None else None)
     )
     source = bylines.clean_name(
         _selected_text(root, sel.source)
@@ -179,9 +183,10 @@ def extract_article(
         or bylines.plain_author(meta.common.get("author"), page_title, meta.common.get("site_name"), source)
         or bylines.find_author(header_text)
         or bylines.find_author(head + "\n" + tail)
+        or _english_byline(root)
     )
     return ExtractedArticle(
-        title=_clean_title(title, page_title),
+        title=_clean_title(title, meta.common.get("site_name"), url),
         url=url,
         published=_published(root, sel, meta, header_text, head + "\n" + after_text[:200], url, tz),
         source=source,
@@ -297,11 +302,50 @@ def _split_title(page_title: str) -> str | None:
     return parts[0] if len(parts[0]) >= 4 else page_title
 
 
-def _clean_title(title: str | None, page_title: str) -> str | None:
+def _repeats(page_title: str, text: str) -> bool:
+    return re.sub(r"\s+", "", text) in re.sub(r"\s+", "", page_title)
+
+
+def _clean_title(title: str | None, site_name: str | None, url: str) -> str | None:
+    """The title with whitespace collapsed and a leading or trailing site name (``… - BBC News``) cut off:
+    a segment that og:site_name starts with, or that names the URL's host."""
     if not title:
         return None
     title = " ".join(title.split())
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    site = " ".join((site_name or "").split()).lower()
+    parts = _SITE_SEPARATORS.split(title)
+    if len(parts) >= 2:
+        for kept, cut in ((title[: title.rfind(parts[-1])], parts[-1]), (title[len(parts[0]) :], parts[0])):
+            name = cut.strip().lower()
+            squeezed = re.sub(r"[^\w.]", "", name)
+            if name and (
+                (site and site.startswith(name))
+                or (len(squeezed) >= 3 and (squeezed == host or squeezed == host.split(".")[0]))
+            ):
+                rest = re.sub(r"^(?:\s*(?:[-|–—·_｜]|::)\s*)+|(?:\s*(?:[-|–—·_｜]|::)\s*)+$", "", kept)
+                if len(rest) >= 4:
+                    return rest
     return title or None
+
+
+_BYLINE_XPATH = XPath(
+    "//*[@rel='author' or contains(@itemprop,'author') or contains(@class,'byline')"
+    " or contains(@class,'author') or contains(@id,'byline')]"
+)
+_NOT_BYLINE = re.compile(r"comment|photo|avatar|thumb|image|img|bio\b|title|follow|tweet|social", re.I)
+
+
+def _english_byline(root: etree._Element) -> str | None:
+    """A ``By First Last`` name from ``rel=author``, ``itemprop=author`` or a byline/author element."""
+    for el in _BYLINE_XPATH(root):
+        if _NOT_BYLINE.search((el.get("class") or "") + " " + (el.get("id") or "")):
+            continue
+        names = el.xpath(".//*[@itemprop='name']")
+        name = bylines.english_name(_text_of(names[0]) if names else _text_of(el))
+        if name:
+            return name
+    return None
 
 
 # --- dates ------------------------------------------------------------------------------------------

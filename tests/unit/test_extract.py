@@ -351,3 +351,19 @@ def test_extract_command_summary_and_errors(tmp_path):
     assert result.exit_code != 0 and "cannot read" in result.output
     result = CliRunner().invoke(extract, [str(path), "--url", "https://x.gov.cn/", "--tz", "Mars/Base"])
     assert result.exit_code != 0 and "time zone" in result.output
+
+
+def test_english_title_and_byline():
+    head = """<title>Attack stokes fears - The Washington Post</title>
+    <meta property="og:site_name" content="Washington Post">"""
+    body = (
+        """<h1>Lorem</h1><span class="pb-byline">By Erin Cunningham | May 1, 2020</span>
+    <div class="article-content"><p>"""
+        + "Body text of the article, long enough to count. " * 10
+        + "</p></div>"
+    )
+    a = extract_article(
+        f"<html><head>{head}</head><body>{body}</body></html>", url="https://www.washingtonpost.com/a"
+    )
+    assert a.title == "Attack stokes fears"
+    assert a.author == "Erin Cunningham"

@@ -132,3 +132,12 @@ def test_meta_author_that_is_a_site_or_placeholder_is_ignored():
     assert bylines.plain_author("name, email@gmail.com", "t", None, None) is None
     assert bylines.plain_author("新京报", "t", None, "新京报") is None
     assert bylines.plain_author("张三", "标题_网易新闻", "网易", None) == "张三"
+
+
+def test_english_name():
+    from syndication.parse.bylines import english_name
+
+    assert english_name("By Jane Doe and John Roe") == "Jane Doe"
+    assert english_name("by: Laurie Oakes, March 25, 2015") == "Laurie Oakes"
+    assert english_name("https://example.com/profile/jane") is None
+    assert english_name("J J") is None
