@@ -73,7 +73,14 @@ class Gate:
         robots: bool = True,
     ) -> FetchResult:
         if robots and not self.robots.allowed(url, user_agent=self.user_agent, fetcher=self._robots_fetcher):
-            raise RobotsDisallowed(f"robots.txt of {urlsplit(url).netloc} disallows {url}", url=url)
+            site = urlsplit(url).netloc
+            if self.robots.rules(url, fetcher=self._robots_fetcher) is None:  # no rules: it was unreachable
+                raise RobotsDisallowed(
+                    f"robots.txt of {site} could not be read (unreachable or a server error); as RFC 9309 "
+                    "asks, nothing is fetched from the site until it can be read (retried later)",
+                    url=url,
+                )
+            raise RobotsDisallowed(f"robots.txt of {site} disallows {url}", url=url)
         self._wait_turn(url, rate)
         try:
             return fetch(url, etag=etag, last_modified=last_modified, client=self.http, limits=self.limits)
