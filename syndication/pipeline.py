@@ -308,11 +308,8 @@ def article_guid(article_id: int) -> str:
 
 
 def published_items(
-    session: object, config: Config, channel: ChannelConfig, articles: Sequence[ArticleRow]
+    session: Session, config: Config, channel: ChannelConfig, articles: Sequence[ArticleRow]
 ) -> list[PublishedItem]:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
     ids = [a.id for a in articles]
     sightings = repo.sightings_of(session, ids)
     sources = {r.id: r for r in session.scalars(select(SourceRow))}
@@ -418,13 +415,10 @@ class DeliveryOutcome:
     retry_in: float | None = None
 
 
-def _webhook_blocked_until(s: object, webhook_id: str, delivery_id: int, now: datetime) -> datetime | None:
+def _webhook_blocked_until(s: Session, webhook_id: str, delivery_id: int, now: datetime) -> datetime | None:
     """If another delivery to the same webhook just failed to connect, timed out or was told to slow
     down (429 / 503), wait for its retry instead of spending this delivery's attempts on a target that
     is down or rate-limiting us."""
-    from sqlalchemy.orm import Session
-
-    assert isinstance(s, Session)
     return s.scalar(
         select(DeliveryRow.next_attempt_at)
         .where(
