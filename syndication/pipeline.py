@@ -470,14 +470,7 @@ def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOu
                 d.attempts += 1
                 d.last_attempt_at, d.last_status_code = at, None
                 d.last_error = f"cannot build the payload: {type(e).__name__}: {e}"[:2000]
-                if d.attempts >= settings.webhook_max_attempts:
-                    d.status, d.next_attempt_at = "dead", None
-                    return DeliveryOutcome("dead")
-                delay = webhooks.retry_delay(
-                    d.attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_cap, rng=rt.rng
-                )
-                d.next_attempt_at = at + timedelta(seconds=delay)
-                return DeliveryOutcome("pending", delay)
+                return _failed_attempt(rt, d, at, extra={"delivery_id": delivery_id, "error": d.last_error})
             payload = webhooks.build_payload(item, channel_ids=list(d.channels), timestamp=at)
             d.payload = webhooks.encode_payload(payload)
         d.lease_until = at + timedelta(seconds=settings.webhook_timeout + 60)
@@ -504,15 +497,24 @@ def deliver(rt: Runtime, delivery_id: int, *, now: Clock = utcnow) -> DeliveryOu
             d.status, d.next_attempt_at = "dead", None
             log.warning("delivery dead: the receiver answered 410 Gone", extra=extra)
             return DeliveryOutcome("dead")
-        if d.attempts >= settings.webhook_max_attempts:
-            d.status, d.next_attempt_at = "dead", None
-            log.warning("delivery dead after %d attempts", d.attempts, extra=extra)
-            return DeliveryOutcome("dead")
-        delay = webhooks.retry_delay(
-            d.attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_cap, rng=rt.rng
-        )
-        if retry_after is not None:  # 429 / 503 with Retry-After: the receiver says when
-            delay = max(delay, min(retry_after, settings.webhook_retry_cap))
-        d.next_attempt_at = done + timedelta(seconds=delay)
-        log.info("delivery failed (attempt %d), retrying in %.1fs", d.attempts, delay, extra=extra)
-        return DeliveryOutcome("pending", delay)
+        return _failed_attempt(rt, d, done, extra=extra, retry_after=retry_after)
+
+
+def _failed_attempt(
+    rt: Runtime, d: DeliveryRow, at: datetime, *, extra: dict[str, object], retry_after: float | None = None
+) -> DeliveryOutcome:
+    """After a failed attempt: dead once the retry budget is spent, else the next attempt scheduled
+    with backoff and jitter (never earlier than a receiver's Retry-After)."""
+    settings = rt.settings
+    if d.attempts >= settings.webhook_max_attempts:
+        d.status, d.next_attempt_at = "dead", None
+        log.warning("delivery dead after %d attempts", d.attempts, extra=extra)
+        return DeliveryOutcome("dead")
+    delay = webhooks.retry_delay(
+        d.attempts, base=settings.webhook_retry_base, cap=settings.webhook_retry_cap, rng=rt.rng
+    )
+    if retry_after is not None:  # 429 / 503 with Retry-After: the receiver says when
+        delay = max(delay, min(retry_after, settings.webhook_retry_cap))
+    d.next_attempt_at = at + timedelta(seconds=delay)
+    log.info("delivery failed (attempt %d), retrying in %.1fs", d.attempts, delay, extra=extra)
+    return DeliveryOutcome("pending", delay)

@@ -34,6 +34,15 @@ def processes(*procs: subprocess.Popen[bytes]) -> Iterator[None]:
                 p.wait()
 
 
+def served_entries(port: int, fmt: str) -> int:
+    """How many entries the web app serves in the news channel's feed (0 while it is not up)."""
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/feeds/news.{fmt}", timeout=2)
+    except httpx.HTTPError:
+        return 0
+    return r.content.count(b"<item>" if fmt == "rss" else b"<entry>") if r.status_code == 200 else 0
+
+
 def setup(d: Deployment, origin: Origin, redis_url: str) -> int:
     port = free_port()
     d.env.update(
@@ -70,15 +79,9 @@ def test_worker_beat_and_web(deployment: Deployment, origin: Origin, redis_url: 
     d.run("db", "upgrade")
     base = f"http://127.0.0.1:{port}"
     with processes(d.popen("worker", "-c", "2"), d.popen("beat"), d.popen("web")):
-
-        def feed_has_items() -> bool:
-            try:
-                r = httpx.get(f"{base}/feeds/news.rss", timeout=2)
-            except httpx.HTTPError:
-                return False
-            return r.status_code == 200 and b"<item>" in r.content
-
-        assert wait_until(feed_has_items, timeout=60), (d.root / "worker.out").read_text()[-3000:]
+        assert wait_until(lambda: served_entries(port, "rss") > 0, timeout=60), (
+            d.root / "worker.out"
+        ).read_text()[-3000:]
         assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
         for fmt in ("rss", "atom"):
             r = httpx.get(f"{base}/feeds/news.{fmt}")
@@ -103,15 +106,7 @@ def test_lost_messages_are_found_again(deployment: Deployment, origin: Origin, r
         assert wait_until(lambda: client.llen("poll") > 0, timeout=30), "beat enqueued nothing"
     client.flushdb()  # the messages are gone
     with processes(d.popen("worker", "-c", "1"), d.popen("beat"), d.popen("web")):
-
-        def served() -> bool:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/feeds/news.atom", timeout=2)
-            except httpx.HTTPError:
-                return False
-            return r.status_code == 200 and r.content.count(b"<entry>") == 2
-
-        assert wait_until(served, timeout=60)
+        assert wait_until(lambda: served_entries(port, "atom") == 2, timeout=60)
     assert len(origin.requests_for("/spp.xml")) == 1
 
 
@@ -146,13 +141,5 @@ def test_a_worker_killed_mid_poll_loses_nothing(
             first.wait()
         origin.slow("/spp.xml", delay=0)
         with processes(d.popen("worker", "-c", "1")):
-
-            def served() -> bool:
-                try:
-                    r = httpx.get(f"http://127.0.0.1:{port}/feeds/news.rss", timeout=2)
-                except httpx.HTTPError:
-                    return False
-                return r.status_code == 200 and r.content.count(b"<item>") == 2
-
-            assert wait_until(served, timeout=90)
+            assert wait_until(lambda: served_entries(port, "rss") == 2, timeout=90)
     assert len(origin.requests_for("/spp.xml")) >= 2  # polled again after the kill
