@@ -10,8 +10,10 @@ Scoring follows the corpus SOURCE.md files:
 - title: exact match after whitespace normalisation;
 - date: equal at minute resolution (``YYYY-MM-DD HH:MM``, Beijing time for naive values); readability:
   equal calendar date when the label has no time;
-- author: exact match after whitespace normalisation, over pages whose label is a real name (GNE's
-  silver labels "未知" and "搜索" are skipped: they are known to be wrong);
+- author: exact match after whitespace normalisation;
+- editor: GNE's silver "author" labels are the page's 责任编辑 (responsible editor) line, which we keep
+  apart from the author (issue 3), so they are scored as "editor": our ``editor`` field, and the
+  peers' only byline field ("未知" and "搜索" labels are skipped: they are known to be wrong);
 - body: F1 of the multisets of character 4-grams of the text with whitespace removed (mean over pages;
   a failed extraction counts 0).
 Page sets: "gne silver" (the 20 pages of result.txt: GNE's own 2019 output, a silver baseline),
@@ -52,6 +54,7 @@ def ours(html: str, url: str) -> Result:
         "title": a.title,
         "published": a.published,
         "author": a.author,
+        "editor": a.editor,
         "source": a.source,
         "text": a.content_text,
     }
@@ -72,6 +75,7 @@ def _trafilatura() -> Callable[[str, str], Result] | None:
             "title": d.get("title"),
             "published": parse_datetime(d.get("date"), tz="Asia/Shanghai"),
             "author": d.get("author"),
+            "editor": d.get("author"),  # one byline field: it is their answer for the editor too
             "source": None,
             "text": d.get("text") or "",
         }
@@ -92,6 +96,7 @@ def _gne() -> Callable[[str, str], Result] | None:
             "title": d.get("title"),
             "published": parse_datetime(d.get("publish_time"), tz="Asia/Shanghai"),
             "author": d.get("author"),
+            "editor": d.get("author"),  # one byline field: it is their answer for the editor too
             "source": None,
             "text": d.get("content") or "",
         }
@@ -142,7 +147,8 @@ def gne_silver(corpus: Path) -> list[Case]:
         cases.append({
             "path": path, "url": f"https://example.com/{path}", "html": html,
             "title": label["title"], "published": minute(parse_datetime(label["publish_time"], tz="Asia/Shanghai")), "date_only": False,
-            "author": None if author in ("未知", "搜索") else author, "source": None, "text": label["content"],
+            "author": None, "editor": None if author in ("未知", "搜索") else author,
+            "source": None, "text": label["content"],
         })  # fmt: skip
     return cases
 
@@ -158,7 +164,7 @@ def gov_meta(corpus: Path) -> list[Case]:
         cases.append({
             "path": str(path.relative_to(corpus)), "url": f"https://example.gov.cn/{path.name}", "html": html,
             "title": meta["articletitle"], "published": (meta.get("pubdate") or "")[:16] or None,
-            "date_only": False, "author": meta.get("author") or None,
+            "date_only": False, "author": meta.get("author") or None, "editor": None,
             "source": meta.get("contentsource") or None, "text": None,
         })  # fmt: skip
     return cases
@@ -178,7 +184,7 @@ def readability(corpus: Path, only: set[str] | None = None) -> list[Case]:
             "path": case.name, "url": "http://fakehost/test/page.html", "html": html,
             "title": meta.get("title"), "published": minute(when),
             "date_only": bool(published and not re.search(r"\d:\d", published)),
-            "author": meta.get("byline"), "source": None,
+            "author": meta.get("byline"), "editor": None, "source": None,
             "text": lxml.html.fromstring(expected).text_content() if expected.strip() else "",
         })  # fmt: skip
     return cases
@@ -188,7 +194,9 @@ def readability(corpus: Path, only: set[str] | None = None) -> list[Case]:
 
 
 def score(run: Callable[[str, str], Result], cases: list[Case]) -> dict[str, str]:
-    hits: dict[str, list[float]] = {"title": [], "date": [], "author": [], "source": [], "body": []}
+    hits: dict[str, list[float]] = {
+        "title": [], "date": [], "author": [], "editor": [], "source": [], "body": []
+    }  # fmt: skip
     elapsed = 0.0
     for case in cases:
         started = time.perf_counter()
@@ -208,6 +216,8 @@ def score(run: Callable[[str, str], Result], cases: list[Case]) -> dict[str, str
                 hits["date"].append(float(have == case["published"]))
         if case["author"] is not None:
             hits["author"].append(float(norm(got.get("author")) == norm(case["author"])))
+        if case["editor"] is not None:
+            hits["editor"].append(float(norm(got.get("editor")) == norm(case["editor"])))
         if case["source"] is not None:
             hits["source"].append(float(norm(got.get("source")) == norm(case["source"])))
         if case["text"] is not None:
@@ -230,7 +240,7 @@ def main() -> None:
         "readability (all)": readability(args.corpus),
         "readability zh": readability(args.corpus, {"gmw", "qq", "youth", "pixnet"}),
     }
-    columns = ["title", "date", "author", "source", "body", "ms/page"]
+    columns = ["title", "date", "author", "editor", "source", "body", "ms/page"]
     for name, cases in sets.items():
         print(f"\n## {name}: {len(cases)} pages\n")
         print("| extractor | " + " | ".join(columns) + " |")

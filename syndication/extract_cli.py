@@ -49,7 +49,10 @@ def extract(path: Path, url: str, as_json: bool, tz: str, content_type: str | No
     for key in ("attachments", "images"):
         click.echo(f"{key + ':':15}{len(data[key])}")
         for link in data[key]:
-            click.echo(f"  {link}")
+            if isinstance(link, dict):
+                click.echo(f"  {link['url']}" + (f"  ({link['title']})" if link["title"] else ""))
+            else:
+                click.echo(f"  {link}")
     text = article.content_text
     click.echo(f"{'text:':15}{len(text)} characters\n")
     click.echo(text[:_SUMMARY_CHARS] + (" ..." if len(text) > _SUMMARY_CHARS else ""))

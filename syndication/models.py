@@ -3,6 +3,7 @@
 SourceConfig / ChannelConfig / WebhookConfig / Config   the operator's file, validated
 FetchResult      what fetch.http returns for one URL (200 with bytes, or 304)
 ParsedFeed       what parse.feed makes of the bytes: feed metadata + RawItem list
+Attachment       a file published with an entry (feed enclosure, PDF/DOC/XLS linked from an article page)
 RawItem          one entry as the source gave it (strings, unsanitized HTML, raw date text)
 Item             one entry normalized: canonical URL, UTC times, sanitized HTML, plain text, hash
 Provenance       where a published article came from (the original sighting) and where else it was seen
@@ -103,6 +104,24 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file published with an article: a PDF/DOC/XLS linked from an official page, or a feed enclosure."""
+
+    url: str  # absolute
+    title: str | None = None  # the link text (附件1：名单.pdf), or the enclosure's title
+    mime_type: str | None = None  # from the feed, else guessed from the file name
+    length: int | None = None  # bytes, when the feed says
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Attachment:
+        known: dict[str, Any] = {k: d.get(k) for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
 class RawItem:
     """One entry as the source gave it. Everything is a string or None; HTML is not yet sanitized."""
 
@@ -117,16 +136,23 @@ class RawItem:
     updated: str | None = None
     categories: tuple[str, ...] = ()
     base: str | None = None  # an explicit xml:base for the content's relative URLs (Atom), if any
+    attachments: tuple[Attachment, ...] = ()  # enclosures / linked files, as the source gave them
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["categories"] = list(self.categories)
+        d["attachments"] = [a.to_json() for a in self.attachments]
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> RawItem:
         known: dict[str, Any] = {k: d.get(k) for k in cls.__dataclass_fields__ if k in d}
         known["categories"] = tuple(d.get("categories") or ())
+        known["attachments"] = tuple(
+            Attachment.from_json(a)
+            for a in d.get("attachments") or ()
+            if isinstance(a, Mapping) and isinstance(a.get("url"), str)
+        )
         return cls(**known)
 
 
@@ -159,6 +185,7 @@ class Item:
     categories: tuple[str, ...]
     content_hash: str  # stable hash of the normalized content (versioned), see process.normalize
     link: str | None = None  # the absolute link exactly as given, fragment included (the entry's key)
+    attachments: tuple[Attachment, ...] = ()  # http(s) URLs, deduplicated, in the source's order
 
 
 @dataclass(frozen=True)
@@ -199,3 +226,4 @@ class PublishedItem:
     attribution_html: str  # the item as republished (channel template): header, body, 原文链接, disclaimer
     attribution_text: str  # the same, as plain text (the shape of shared/seed/reprint-example.txt)
     template: str = "zh"
+    attachments: tuple[Attachment, ...] = ()  # the original's files (RSS enclosure, Atom/JSON attachments)

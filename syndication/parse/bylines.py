@@ -26,6 +26,8 @@ _SOURCE_RE = re.compile(r"(?:来源|稿源|信息来源|文章来源|出处|来�
 _AUTHOR_RE = re.compile(r"(?<![责任编审校])(?:作者|撰文|撰稿|文字|记者|撰稿人)" + _COLON + _VALUE)
 _SLASH_RE = re.compile(r"(?:^|[\s（(【\[])(?:文|撰文|作者)\s*[/／|｜]\s*" + _VALUE)
 _EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑|值班编辑)" + _COLON + _VALUE)
+_RESPONSIBLE_RE = re.compile(r"(?:责任编辑|责编)" + _COLON + _VALUE)
+_STAFF_CODE = re.compile(r"[_＿][A-Za-z]{1,8}\d{2,}$")
 # (记者戴小巍 通讯员阮彬), （本报记者 张三）, 新华社北京12月1日电（记者李四、王五）
 _REPORTERS_RE = re.compile(
     r"[（(]\s*((?:[^（()）]{0,12}?)(?:记者|通讯员|特约记者|实习生|见习记者)[^（()）]{1,60}?)\s*[)）]"
@@ -65,10 +67,11 @@ def find_source(text: str) -> str | None:
     return None
 
 
-def find_editor(text: str) -> str | None:
-    """The responsible editor from ``责任编辑：...`` (or ``编辑：``), kept apart from the author."""
-    m = _EDITOR_RE.search(text)
-    return clean_name(m.group(1)) if m else None
+def find_editor(text: str, *, responsible_only: bool = False) -> str | None:
+    """The responsible editor from ``责任编辑：...`` (or ``编辑：`` unless ``responsible_only``), kept
+    apart from the author; a CMS staff code after the name (``史建磊_NBJ11331``) is dropped."""
+    m = (_RESPONSIBLE_RE if responsible_only else _EDITOR_RE).search(text)
+    return clean_name(_STAFF_CODE.sub("", m.group(1))) if m else None
 
 
 def find_author(text: str) -> str | None:

@@ -77,7 +77,8 @@ _COMMON = {
 # Where several meta tags give the title, the lower rank wins (Dublin Core, then Open Graph ...).
 _TITLE_RANK = {"dc:title": 0, "dcterm:title": 0, "dc.title": 0, "og:title": 1, "weibo:article:title": 2,
                "twitter:title": 3, "parsely-title": 4}  # fmt: skip
-_ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting", "report", "scholarlyarticle"}  # fmt: skip
+# schema.org Article and its kin: NewsArticle, ReportageNewsArticle, BlogPosting, SocialMediaPosting, Report ...
+_ARTICLE_TYPE = re.compile(r"^(?:\w*(?:Article|Posting)|Report)$", re.I)
 
 
 @dataclass
@@ -87,6 +88,9 @@ class PageMeta:
     gov: dict[str, str] = field(default_factory=dict)
     common: dict[str, str] = field(default_factory=dict)
     time_elements: list[str] = field(default_factory=list)
+    # JSON-LD headline / name: used as the title only where the page's <title> repeats one (a
+    # Wikipedia "headline" is the article's one-line description).
+    ld_titles: list[str] = field(default_factory=list)
 
     def get(self, name: str) -> str | None:
         return self.gov.get(name) or self.common.get(name)
@@ -103,8 +107,9 @@ def read_meta(root: etree._Element) -> PageMeta:
         value = " ".join((el.get("content") or "").split())
         if not key or not value:
             continue
-        # property="dc:title og:title": each space-separated name counts.
-        for low in dict.fromkeys(key.lower().split()):
+        # property="dc:title og:title": each space-separated name counts; "weibo: article:create_at"
+        # (Sina) is weibo:article:create_at.
+        for low in dict.fromkeys(re.sub(r"\s*:\s*", ":", key.lower()).split()):
             if low in _GOV and _GOV[low] not in meta.gov:
                 # "author"/"keywords"/"description"/"url" are common names too: they count as gov meta
                 # only on pages that carry the standard's distinctive tags (checked below).
@@ -119,8 +124,13 @@ def read_meta(root: etree._Element) -> PageMeta:
             value = meta.gov.pop(generic, "")
             if value and generic not in meta.common:
                 meta.common[generic] = value
+    published_in_meta = meta.common.pop("published", None)
     for item in _json_ld(root):
-        _merge_json_ld(meta.common, item)
+        _merge_json_ld(meta.common, meta.ld_titles, item)
+    # JSON-LD's datePublished is the publication time; article:published_time is sometimes the last
+    # update (Medium, NBC): the structured data wins.
+    if published_in_meta:
+        meta.common.setdefault("published", published_in_meta)
     for el in root.iter("time"):
         value = (el.get("datetime") or el.get("pubdate") or "").strip()
         if value:
@@ -142,8 +152,9 @@ def _is_gov_page(root: etree._Element) -> bool:
 
 def _json_ld(root: etree._Element) -> Iterator[dict[str, Any]]:
     for script in root.xpath('//script[@type="application/ld+json"]'):
+        text = re.sub(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$", "", script.text or "")
         try:
-            data = json.loads(script.text or "")
+            data = json.loads(text)
         except (ValueError, RecursionError):
             continue
         stack = [data]
@@ -156,7 +167,7 @@ def _json_ld(root: etree._Element) -> Iterator[dict[str, Any]]:
                     stack.append(node["@graph"])
                 types = node.get("@type")
                 types = types if isinstance(types, list) else [types]
-                if any(isinstance(t, str) and t.lower() in _ARTICLE_TYPES for t in types):
+                if any(isinstance(t, str) and _ARTICLE_TYPE.match(t) for t in types):
                     yield node
 
 
@@ -171,9 +182,11 @@ def _name(value: Any) -> str | None:
     return None
 
 
-def _merge_json_ld(common: dict[str, str], item: dict[str, Any]) -> None:
+def _merge_json_ld(common: dict[str, str], ld_titles: list[str], item: dict[str, Any]) -> None:
+    for value in (item.get("headline"), item.get("name")):
+        if isinstance(value, str) and value.strip():
+            ld_titles.append(" ".join(value.split()))
     pairs = (
-        ("title", item.get("headline") or item.get("name")),
         ("published", item.get("datePublished") or item.get("dateCreated")),
         ("author", item.get("author") or item.get("creator")),
         ("category", item.get("articleSection")),

@@ -16,6 +16,7 @@ sanitized with :func:`syndication.process.sanitize.sanitize_html` against the pa
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from lxml.etree import XPath
 
 from syndication.errors import ParseError
 from syndication.fetch.encoding import decode_bytes
+from syndication.models import Attachment
 from syndication.parse import bylines
 from syndication.parse.govmeta import URL_DATE, PageMeta, css_xpath, date_in_text, read_meta
 from syndication.process.normalize import parse_datetime
@@ -86,7 +88,7 @@ class ExtractedArticle:
     content_html: str  # sanitized, absolute URLs
     content_text: str
     rights_notice: str | None  # e.g. 未经授权，禁止转载
-    attachments: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
     images: tuple[str, ...] = ()
 
     def to_json(self, tz: str = "Asia/Shanghai") -> dict[str, Any]:
@@ -103,7 +105,7 @@ class ExtractedArticle:
             "content_html": self.content_html,
             "rights_notice": self.rights_notice,
             "editor": self.editor,
-            "attachments": list(self.attachments),
+            "attachments": [a.to_json() for a in self.attachments],
             "images": list(self.images),
         }
 
@@ -140,7 +142,7 @@ def extract_article(
         node = _cms_body(root)
     main = node
     if node is None:
-        found = find_main_body(root)
+        found = find_main_body(root) or _fallback_body(root)
         if found is None:
             raise ParseError("not an article: no main text found on the page")
         node, main = found
@@ -153,13 +155,15 @@ def extract_article(
     if not content_text and not attachments and "<img" not in content_html:
         raise ParseError("not an article: the body is empty")
     head, tail = content_text[:300], content_text[-400:]
-    after_text = _text_after(root, node)[:600]
+    after_text = _text_after(root, node)[:3000]
     page_text = _block_text(root)
 
     heading_text = _text_of(heading) if heading is not None else None
     if heading_text and page_title and not _repeats(page_title, heading_text):
         heading_text = None  # an h1 the <title> does not repeat: the <title> names the page better
-    common_title = meta.common.get("title")
+    common_title = meta.common.get("title") or next(
+        (t for t in meta.ld_titles if page_title and _repeats(page_title, t)), None
+    )
     if common_title and heading_text and common_title in heading_text:
         common_title = heading_text  # meta content cut at an unescaped quote, or a shortened headline
     title = (
@@ -191,7 +195,9 @@ def extract_article(
         published=_published(root, sel, meta, header_text, head + "\n" + after_text[:200], url, tz),
         source=source,
         author=author,
-        editor=bylines.find_editor(tail + "\n" + after_text) or bylines.find_editor(header_text),
+        editor=bylines.find_editor(_block_text(node)[-600:] + "\n" + after_text[:600])
+        or bylines.find_editor(header_text)
+        or bylines.find_editor(after_text, responsible_only=True),
         category=bylines.clean_name(meta.get("category")),
         content_html=content_html,
         content_text=content_text,
@@ -262,12 +268,26 @@ def _text_of(el: etree._Element) -> str:
 
 
 def _cms_body(root: etree._Element) -> etree._Element | None:
+    """The first usual CMS body container with content; when another one sits inside it and holds a
+    good part of its text that is not links, or the outer one is mostly links (``#artibody`` in
+    ``.article-content``), that inner one: the outer one also wraps comments and recommendations."""
+    found: list[tuple[etree._Element, float]] = []
     for selector in CMS_BODIES:
         for el in css_xpath(selector)(root):
-            text = re.sub(r"\s+", "", _text_of(el))
-            if len(text) >= _MIN_CMS_CHARS or el.xpath(".//img|.//a[@href]"):
-                return el
-    return None
+            size = len(re.sub(r"\s+", "", _text_of(el)))
+            if size >= _MIN_CMS_CHARS or el.xpath(".//img|.//a[@href]"):
+                found.append((el, size * (1 - _link_density(el))))
+    if not found:
+        return None
+    best, plain = found[0]
+    for el, inner in found[1:]:
+        if (
+            el is not best
+            and best in el.iterancestors()
+            and (inner >= 0.3 * plain or _link_density(best) > 0.5)
+        ):
+            best, plain = el, inner
+    return best
 
 
 # --- title ------------------------------------------------------------------------------------------
@@ -422,9 +442,10 @@ def _text_after(root: etree._Element, node: etree._Element) -> str:
 
 def _attachments(
     root: etree._Element, body: etree._Element, node: etree._Element, base: str
-) -> tuple[str, ...]:
-    """Binary links (PDF, DOC, XLS, ZIP, ...) in the body, beside it, or labelled 附件 on the page."""
-    links: list[str] = []
+) -> tuple[Attachment, ...]:
+    """Binary links (PDF, DOC, XLS, ZIP, ...) in the body, beside it, or labelled 附件 on the page, with
+    their link text as title and a MIME type guessed from the file name."""
+    links: dict[str, Attachment] = {}
     parent = node.getparent()
     scopes = [body, parent if parent is not None else node]
     candidates = [a for scope in scopes for a in scope.iter("a")]
@@ -439,8 +460,9 @@ def _attachments(
         except ValueError:
             continue
         if _BINARY_EXT.search(path) and absolute not in links:
-            links.append(absolute)
-    return tuple(links)
+            title = _text_of(a) or (a.get("title") or "").strip() or None
+            links[absolute] = Attachment(absolute, title, mimetypes.guess_type(path, strict=False)[0])
+    return tuple(links.values())
 
 
 def is_binary_url(url: str) -> bool:
@@ -527,14 +549,14 @@ def find_main_body(root: etree._Element) -> tuple[etree._Element, etree._Element
             if el.tag in ("div", "section", "article", "td")
             else [*el.iterancestors()]
         )
-        for level, anc in enumerate(ancestors[:3]):
-            if anc.tag in ("body", "html"):
+        for level, anc in enumerate(ancestors[:5]):
+            if anc.tag == "html":
                 break
             if anc not in scores:
                 scores[anc] = _weight(anc) + (
                     5.0 if anc.tag in ("div", "article", "section") else 3.0 if anc.tag == "td" else 0.0
                 )
-            scores[anc] += score / (1, 2, 6)[level]
+            scores[anc] += score / (1, 2, 6, 9, 12)[level]
     if not scores:
         return None
     ranked = sorted(((s * (1 - _link_density(el)), el) for el, s in scores.items()), key=lambda p: -p[0])
@@ -546,6 +568,8 @@ def find_main_body(root: etree._Element) -> tuple[etree._Element, etree._Element
         return None
     best_score, best = usable[0]
     final = dict((el, s) for s, el in ranked)
+    best = _widen(best, best_score, ranked[:5], final)
+    best_score = final.get(best, best_score)
     parent = best.getparent()
     if parent is None:
         return best, best
@@ -571,6 +595,48 @@ def find_main_body(root: etree._Element) -> tuple[etree._Element, etree._Element
     for el in kept:
         wrapper.append(_copy(el))
     return best, wrapper
+
+
+def _widen(
+    best: etree._Element,
+    best_score: float,
+    top: list[tuple[float, etree._Element]],
+    final: dict[etree._Element, float],
+) -> etree._Element:
+    """An ancestor of ``best`` that holds the whole article when ``best`` is one section of it: the
+    nearest ancestor holding three of the top candidates that score near the best, else the nearest
+    ancestor that scores higher than the candidates on the way up (readability's two rules)."""
+    near = [el for s, el in top if el is not best and s >= 0.75 * best_score]
+    if len(near) >= 3:
+        for anc in best.iterancestors():
+            if anc.tag in ("body", "html"):
+                break
+            if sum(1 for el in near if anc in el.iterancestors()) >= 3:
+                best = anc
+                break
+    last = final.get(best, best_score)
+    threshold = last / 3
+    for anc in best.iterancestors():
+        if anc.tag in ("body", "html"):
+            break
+        if anc not in final:
+            continue
+        if final[anc] < threshold:
+            break
+        if final[anc] > last:
+            return anc
+        last = final[anc]
+    return best
+
+
+def _fallback_body(root: etree._Element) -> tuple[etree._Element, etree._Element] | None:
+    """For a short page that no candidate wins (a photo with a caption, a one-line notice): its
+    ``<article>``, ``<main>`` or ``<body>``, when it holds text that is not mostly links, or images."""
+    for el in root.xpath("//article|//main|//*[@role='main']|//body"):
+        text = re.sub(r"\s+", "", "".join(el.itertext()))
+        if (text and _link_density(el) <= 0.5) or el.xpath(".//img"):
+            return el, el
+    return None
 
 
 def _copy(el: etree._Element) -> etree._Element:

@@ -297,13 +297,14 @@ def test_attachments_are_listed_and_boilerplate_removed():
         "<div class='share'>分享到：微信 微博</div><div>【打印本页】【关闭窗口】</div>"
     )  # fmt: skip
     a = extract_article(page(body), url="https://www.example.gov.cn/zwgk/202312/t20231201_1.shtml")
-    assert a.attachments == (
-        "https://www.example.gov.cn/zwgk/202312/P020231201123.pdf",
-        "https://www.example.gov.cn/files/%E8%A1%A8%E6%A0%BC.xlsx",
-    ) or a.attachments == (
-        "https://www.example.gov.cn/zwgk/202312/P020231201123.pdf",
-        "https://www.example.gov.cn/files/表格.xlsx",
-    )
+    assert [(x.url, x.title, x.mime_type) for x in a.attachments] == [
+        ("https://www.example.gov.cn/zwgk/202312/P020231201123.pdf", "1.名单.pdf", "application/pdf"),
+        (
+            "https://www.example.gov.cn/files/表格.xlsx",
+            "报名表",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    ]
     assert "分享到" not in a.content_text and "关闭窗口" not in a.content_text
 
 
@@ -367,3 +368,76 @@ def test_english_title_and_byline():
     )
     assert a.title == "Attack stokes fears"
     assert a.author == "Erin Cunningham"
+
+
+# --- the general extractor: page shapes it must cover -------------------------------------------------
+
+
+def test_paragraphs_directly_in_body_and_a_short_photo_page():
+    a = extract_article(page("<h1>测试文章标题</h1>" + PARAGRAPHS), url="https://x.cn/a.html")
+    assert a.content_text.count("这是第") == 6
+    photo = page(
+        "<article><h2>图片新闻</h2><img data-src='/p/1.jpg' src='/p/1.jpg'><p>图为现场。</p></article>"
+    )
+    b = extract_article(photo, url="https://x.cn/b.html")
+    assert "图为现场" in b.content_text and b.images == ("https://x.cn/p/1.jpg",)
+
+
+def test_article_split_into_nested_sections_is_kept_whole():
+    section = (
+        "<div class='block'><div class='grid'><div class='cell'><div class='text'>{}</div></div></div></div>"
+    )
+    parts = [
+        "".join(f"<p>Section {s} paragraph {i}, with enough words, commas, and sentences to score. It goes on.</p>"
+                for i in range(3))
+        for s in range(4)
+    ]  # fmt: skip
+    sidebar = (
+        "<div class='sidebar'>"
+        + "".join(f"<a href='/x/{i}'>Other story {i}</a>" for i in range(20))
+        + "</div>"
+    )
+    html = page("<div class='wrap'>" + "".join(section.format(p) for p in parts) + "</div>" + sidebar)
+    a = extract_article(html, url="https://x.com/a")
+    assert all(f"Section {s} paragraph" in a.content_text for s in range(4))
+    assert "Other story" not in a.content_text
+
+
+def test_inner_cms_body_wins_over_an_outer_one_that_wraps_recommendations():
+    related = "".join(
+        f"<li><a href='/r/{i}.html'>推荐阅读的另一篇新闻标题第{i}条，点击查看</a></li>" for i in range(30)
+    )
+    html = page(
+        f"<div class='article-content'><div id='artibody'>{PARAGRAPHS}</div><ul class='most-read'>{related}</ul></div>"
+    )
+    a = extract_article(html, url="https://finance.example.cn/a.shtml")
+    assert "这是第5段" in a.content_text and "推荐阅读" not in a.content_text
+
+
+def test_editor_inside_the_body_with_a_staff_code():
+    html = page(
+        f"<h1>测试文章标题</h1><div class='post_text'>{PARAGRAPHS}"
+        "<span class='ep-editor'>责任编辑：史建磊_NBJ11331</span></div>"
+    )
+    a = extract_article(html, url="https://news.example.cn/a.html")
+    assert a.editor == "史建磊" and "责任编辑" not in a.content_text and a.author is None
+
+
+def test_json_ld_in_cdata_wins_the_date_and_gives_a_title_only_when_the_page_repeats_it():
+    ld = (
+        '<script type="application/ld+json"><![CDATA[{"@type": "SocialMediaPosting", "name": "New Zealand",'
+        ' "headline": "constitutional monarchy in Oceania", "datePublished": "2001-10-29T01:59:14Z"}]]></script>'
+    )
+    head = f'<title>New Zealand - Wikipedia</title><meta property="article:published_time" content="2019-09-26T11:35:37Z">{ld}'
+    a = extract_article(page(PARAGRAPHS, head=head), url="https://en.wikipedia.org/wiki/New_Zealand")
+    assert a.published == datetime(2001, 10, 29, 1, 59, 14, tzinfo=UTC)
+    assert a.title == "New Zealand"
+
+
+def test_sina_style_meta_name_with_a_space():
+    head = (
+        '<title>测试文章标题_新浪财经</title><meta name="weibo: article:create_at" content="2019-09-07 04:04:43">'
+        '<meta property="article:published_time" content="2019-09-07T06:52:00+08:00">'
+    )
+    a = extract_article(page(PARAGRAPHS, head=head), url="https://finance.sina.com.cn/a.shtml")
+    assert a.published == bj("2019-09-07 04:04:43")
