@@ -21,7 +21,7 @@ _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s-\s)\s*")
 
 # A value after a label ends at whitespace, brackets, separators or sentence punctuation.
 _VALUE = r"([^\s|｜,，。;；:：<>《》【】\[\]()（）]{2,30})"
-_COLON = r"\s*[：:]\s*"
+_COLON = r"[ \t\u3000\xa0]*[：:][ \t\u3000\xa0]*"  # a label's value is on its own line
 _SOURCE_RE = re.compile(r"(?:来源|稿源|信息来源|文章来源|出处|来自)" + _COLON + _VALUE)
 _AUTHOR_RE = re.compile(r"(?<![责任编审校])(?:作者|撰文|撰稿|文字|记者|撰稿人)" + _COLON + _VALUE)
 _SLASH_RE = re.compile(r"(?:^|[\s（(【\[])(?:文|撰文|作者)\s*[/／|｜]\s*" + _VALUE)
@@ -34,7 +34,21 @@ _REPORTERS_RE = re.compile(
 )
 _ROLE_RE = re.compile(r"(?:本报|本台|本刊|新华社|中新社|特约|见习|实习)?(?:记者|通讯员|实习生|摄影|摄|报道)")
 _NAME_RE = re.compile(r"[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,40}")
-_PLACEHOLDERS = {"未知", "佚名", "admin", "本站", "网络", "匿名", "none", "null", "unknown"}
+_PLACEHOLDERS = {
+    "未知",
+    "佚名",
+    "admin",
+    "管理员",
+    "系统管理员",
+    "超级管理员",
+    "administrator",
+    "本站",
+    "网络",
+    "匿名",
+    "none",
+    "null",
+    "unknown",
+}
 
 _RIGHTS_RES = (
     re.compile(
@@ -80,6 +94,8 @@ def find_author(text: str) -> str | None:
         m = regex.search(text)
         if m:
             value = clean_name(m.group(1))
+            if value and all(_CJK_NAME.fullmatch(part) for part in value.split("、")):
+                return " ".join([*value.split("、"), *_more_names(text[m.end() :])])
             if value:
                 return value
     m = _REPORTERS_RE.search(text)
@@ -88,6 +104,26 @@ def find_author(text: str) -> str | None:
         if names:
             return " ".join(names)
     return None
+
+
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}")
+_NEXT_NAME = re.compile(r"[ \t\u3000\xa0、,，]+([^\s、,，:：]+)(?![:：])")
+_NOT_NAMES = {"浏览", "点击", "阅读", "发布", "时间", "日期", "字号", "分享", "打印", "关闭", "责任", "来源", "编辑", "审核", "校对", "摄影", "本站", "原创"}  # fmt: skip
+
+
+def _more_names(rest: str) -> list[str]:
+    """Further names on an ``作者：`` line: ``作者：余毅菁 向雪妮`` -> ``["向雪妮"]``; stops at anything
+    that is not a 2-4 character name, at a label (``来源：``) and at the end of the line."""
+    names: list[str] = []
+    line = rest.split("\n", 1)[0]
+    at = 0
+    while m := _NEXT_NAME.match(line, at):
+        token = m.group(1)
+        if not _CJK_NAME.fullmatch(token) or token[:2] in _NOT_NAMES:
+            break
+        names.append(token)
+        at = m.end()
+    return names
 
 
 def _reporter_names(inner: str) -> list[str]:

@@ -389,8 +389,12 @@ def _published(
 # --- text regions -----------------------------------------------------------------------------------
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _block_text(el: etree._Element) -> str:
-    """Text of ``el`` with a line break at every block boundary."""
+    """Text of ``el`` with a line break at every block boundary (and only there: a line break in the
+    HTML source is a space)."""
     parts: list[str] = []
     for event, node in etree.iterwalk(el, events=("start", "end")):
         tag = node.tag if isinstance(node.tag, str) else ""
@@ -398,12 +402,12 @@ def _block_text(el: etree._Element) -> str:
             if tag in _BLOCKS:
                 parts.append("\n")
             if node.text:
-                parts.append(node.text)
+                parts.append(_SPACES.sub(" ", node.text))
         else:
             if tag in _BLOCKS:
                 parts.append("\n")
             if node.tail and node is not el:
-                parts.append(node.tail)
+                parts.append(_SPACES.sub(" ", node.tail))
     return re.sub(r"[ \t\r\f\v\u3000\xa0]+", " ", "".join(parts))
 
 

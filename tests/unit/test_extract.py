@@ -265,6 +265,11 @@ def test_date_in_the_page_text(line, expected):
         ("文/刘晓 来源：人民网", "人民网", "刘晓", None),
         ("本报讯（记者 张三、李四）", None, "张三 李四", None),
         ("信息来源：市卫健委 责任编辑：赵六", "市卫健委", None, "赵六"),
+        ("作者：余毅菁 向雪妮 来源：南方都市报", "南方都市报", "余毅菁 向雪妮", None),
+        ("作者：张三、李四 浏览次数：12", None, "张三 李四", None),
+        ("<span>责任编辑：\n\t 于文凯</span>", None, None, "于文凯"),  # a source line break is a space
+        ("<p>责任编辑：<span></span></p><p>香港警方：示威行动</p>", None, None, None),  # empty label
+        ("发布者：系统管理员 责任编辑：系统管理员", None, None, None),  # placeholders are no one
     ],
 )
 def test_bylines(byline, source, author, editor):
