@@ -618,6 +618,11 @@ def _widen(
             if sum(1 for el in near if anc in el.iterancestors()) >= 3:
                 best = anc
                 break
+    # A candidate that is its parent's only element child is the same block: climb (each paragraph
+    # wrapped in its own div > div > div, as on The Telegraph), so its siblings can join it below.
+    parent = best.getparent()
+    while parent is not None and parent.tag not in ("body", "html") and len(_element_children(parent)) == 1:
+        best, parent = parent, parent.getparent()
     last = final.get(best, best_score)
     threshold = last / 3
     for anc in best.iterancestors():
@@ -631,6 +636,10 @@ def _widen(
             return anc
         last = final[anc]
     return best
+
+
+def _element_children(el: etree._Element) -> list[etree._Element]:
+    return [child for child in el if isinstance(child.tag, str)]
 
 
 def _fallback_body(root: etree._Element) -> tuple[etree._Element, etree._Element] | None:
