@@ -25,9 +25,13 @@ _COLON = r"[ \t\u3000\xa0]*[：:][ \t\u3000\xa0]*"  # a label's value is on its 
 _SOURCE_RE = re.compile(r"(?:来源|稿源|信息来源|文章来源|出处|来自)" + _COLON + _VALUE)
 _AUTHOR_RE = re.compile(r"(?<![责任编审校])(?:作者|撰文|撰稿|文字|记者|撰稿人)" + _COLON + _VALUE)
 _SLASH_RE = re.compile(r"(?:^|[\s（(【\[])(?:文|撰文|作者)\s*[/／|｜]\s*" + _VALUE)
-_EDITOR_RE = re.compile(r"(?:责任编辑|责编|编辑|值班编辑)" + _COLON + _VALUE)
-_RESPONSIBLE_RE = re.compile(r"(?:责任编辑|责编)" + _COLON + _VALUE)
+# 责任编辑：X, 责编|X (WeChat-style credits), 编辑/X; a Latin name may hold spaces (责编：Demi Xia).
+_EDITOR_VALUE = r"([A-Za-z][A-Za-z.'-]*(?: [A-Z][A-Za-z.'-]*){0,3}(?![A-Za-z\d])|" + _VALUE[1:]
+_EDITOR_SEP = r"[ \t\u3000\xa0]*[：:|｜/／][ \t\u3000\xa0]*"
+_EDITOR_RE = re.compile(r"(?<![a-zA-Z])(?:责任编辑|责编|编辑|值班编辑)" + _EDITOR_SEP + _EDITOR_VALUE)
+_RESPONSIBLE_RE = re.compile(r"(?:责任编辑|责编)" + _EDITOR_SEP + _EDITOR_VALUE)
 _STAFF_CODE = re.compile(r"[_＿][A-Za-z]{1,8}\d{2,}$")
+_CODE_ONLY = re.compile(r"[A-Za-z]{1,8}\d{2,}")
 # (记者戴小巍 通讯员阮彬), （本报记者 张三）, 新华社北京12月1日电（记者李四、王五）
 _REPORTERS_RE = re.compile(
     r"[（(]\s*((?:[^（()）]{0,12}?)(?:记者|通讯员|特约记者|实习生|见习记者)[^（()）]{1,60}?)\s*[)）]"
@@ -82,10 +86,16 @@ def find_source(text: str) -> str | None:
 
 
 def find_editor(text: str, *, responsible_only: bool = False) -> str | None:
-    """The responsible editor from ``责任编辑：...`` (or ``编辑：`` unless ``responsible_only``), kept
-    apart from the author; a CMS staff code after the name (``史建磊_NBJ11331``) is dropped."""
-    m = (_RESPONSIBLE_RE if responsible_only else _EDITOR_RE).search(text)
-    return clean_name(_STAFF_CODE.sub("", m.group(1))) if m else None
+    """The responsible editor from ``责任编辑：...`` / ``责编|...`` (else ``编辑：`` unless
+    ``responsible_only``), kept apart from the author; a CMS staff code after the name
+    (``史建磊_NBJ11331``) is dropped, and a code alone (``HN666``) is no one."""
+    m = _RESPONSIBLE_RE.search(text) or (None if responsible_only else _EDITOR_RE.search(text))
+    if not m:
+        return None
+    name = _STAFF_CODE.sub("", m.group(1))
+    if _CODE_ONLY.fullmatch(name):
+        return None  # a staff code alone (HN666) names no one
+    return clean_name(_names(name))
 
 
 def find_author(text: str) -> str | None:
@@ -95,7 +105,7 @@ def find_author(text: str) -> str | None:
         if m:
             value = clean_name(m.group(1))
             if value and all(_CJK_NAME.fullmatch(part) for part in value.split("、")):
-                return " ".join([*value.split("、"), *_more_names(text[m.end() :])])
+                return " ".join([_names(value), *_more_names(text[m.end() :])])
             if value:
                 return value
     m = _REPORTERS_RE.search(text)
@@ -109,6 +119,12 @@ def find_author(text: str) -> str | None:
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}")
 _NEXT_NAME = re.compile(r"[ \t\u3000\xa0、,，]+([^\s、,，:：]+)(?![:：])")
 _NOT_NAMES = {"浏览", "点击", "阅读", "发布", "时间", "日期", "字号", "分享", "打印", "关闭", "责任", "来源", "编辑", "审核", "校对", "摄影", "本站", "原创"}  # fmt: skip
+
+
+def _names(value: str) -> str:
+    """``汤诗瑶、丁涛`` -> ``汤诗瑶 丁涛``: names joined by spaces, as everywhere else."""
+    parts = value.split("、")
+    return " ".join(parts) if all(_CJK_NAME.fullmatch(p) for p in parts) else value
 
 
 def _more_names(rest: str) -> list[str]:

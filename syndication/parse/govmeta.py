@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
@@ -70,6 +70,10 @@ _COMMON = {
     "source": "source",
     "mediaid": "source",
     "article:section": "category",
+    "article:modified_time": "updated",
+    "og:updated_time": "updated",
+    "dateupdate": "updated",
+    "datemodified": "updated",
     "og:url": "url",
     "og:description": "description",
     "og:site_name": "site_name",
@@ -91,6 +95,8 @@ class PageMeta:
     # JSON-LD headline / name: used as the title only where the page's <title> repeats one (a
     # Wikipedia "headline" is the article's one-line description).
     ld_titles: list[str] = field(default_factory=list)
+    # The creation time a WeChat article page sets in its script (var ct = "1581517043").
+    script_time: datetime | None = None
 
     def get(self, name: str) -> str | None:
         return self.gov.get(name) or self.common.get(name)
@@ -131,6 +137,7 @@ def read_meta(root: etree._Element) -> PageMeta:
     # update (Medium, NBC): the structured data wins.
     if published_in_meta:
         meta.common.setdefault("published", published_in_meta)
+    meta.script_time = _script_time(root)
     for el in root.iter("time"):
         value = (el.get("datetime") or el.get("pubdate") or "").strip()
         if value:
@@ -140,6 +147,17 @@ def read_meta(root: etree._Element) -> PageMeta:
         if value:
             meta.common.setdefault("published", value)
     return meta
+
+
+_SCRIPT_CT = re.compile(r"""\bvar\s+ct\s*=\s*["']?(1\d{9})["']?""")
+
+
+def _script_time(root: etree._Element) -> datetime | None:
+    for script in root.iter("script"):
+        m = _SCRIPT_CT.search(script.text or "")
+        if m:
+            return datetime.fromtimestamp(int(m.group(1)), UTC)
+    return None
 
 
 def _is_gov_page(root: etree._Element) -> bool:

@@ -141,6 +141,10 @@ def extract_article(
     if node is None:
         node = _cms_body(root)
     main = node
+    if node is not None and not sel.body and _link_density(node) > 0.3:
+        # A CMS container that also wraps link lists (recommendations, the site footer): the text
+        # within it, found as on any page.
+        node, main = find_main_body(root, within=node) or (node, node)
     if node is None:
         found = find_main_body(root) or _fallback_body(root)
         if found is None:
@@ -374,16 +378,31 @@ def _english_byline(root: etree._Element) -> str | None:
 def _published(
     root: etree._Element, sel: Selectors, meta: PageMeta, header: str, head: str, url: str, tz: str
 ) -> datetime | None:
+    in_text = date_in_text(header, tz) or date_in_text(head, tz)
     for value in (_selected_text(root, sel.published), meta.gov.get("published"), meta.common.get("published"),
                   *meta.time_elements):  # fmt: skip
         when = parse_datetime(value, tz=tz)
         if when is not None:
+            if (
+                in_text is not None
+                and not re.search(r"\d[:：]\d", value or "")
+                and _same_day(when, in_text, tz)
+            ):
+                return in_text  # the meta gives the day, the page its time
             return when
-    found = date_in_text(header, tz) or date_in_text(head, tz)
-    if found is not None:
-        return found
+    if in_text is not None:
+        return in_text
     m = URL_DATE.search(urlsplit(url).path)
-    return parse_datetime("-".join(m.groups()), tz=tz) if m else None
+    if m:
+        return parse_datetime("-".join(m.groups()), tz=tz)
+    # Last resorts: a modification time given as the only time (Baidu's dateUpdate), or the
+    # creation time in a WeChat article's script.
+    return parse_datetime(meta.common.get("updated"), tz=tz) or meta.script_time
+
+
+def _same_day(a: datetime, b: datetime, tz: str) -> bool:
+    zone = ZoneInfo(tz)
+    return a.astimezone(zone).date() == b.astimezone(zone).date()
 
 
 # --- text regions -----------------------------------------------------------------------------------
@@ -413,7 +432,10 @@ def _block_text(el: etree._Element) -> str:
 
 def _text_between(root: etree._Element, start: etree._Element | None, end: etree._Element) -> str:
     """The page text from ``start`` (the headline) to ``end`` (the body); the 800 characters before the
-    body when there is no headline or it does not come first."""
+    body when there is no headline or it does not come first; the 600 characters after the headline
+    when the body holds the headline (a wrapper with the headline, its date line and the text)."""
+    if start is not None and end in start.iterancestors():
+        return _text_after(root, start)[:600]
     marker = etree.Element("span")
     marker.text = _MARK
     end.addprevious(marker)
@@ -493,6 +515,11 @@ _BOILERPLATE = re.compile(
     r"大\s*中\s*小|【?\s*大\s*】?\s*【?\s*中\s*】?\s*【?\s*小|上一篇|下一篇|相关阅读|相关新闻|相关链接|延伸阅读|"
     r"推荐阅读|热点推荐|相关文章|责任编辑)"
 )
+# Names that say "not the article" even beside a positive word (jp-relatedposts, article-share,
+# post-comments): inside the body, such a block goes.
+_NOT_ARTICLE = re.compile(
+    r"related|relate|recommend|comment|share|sharing|xgxw|xgwz|tuijian|sidebar|breadcrumb", re.I
+)
 _PUNCT = re.compile(r"[,，。、；;！!？?：:]")
 _LEAF = {"p", "pre", "td", "blockquote", "li", "dd", "h2", "h3", "h4", "div", "section", "article", "span", "font"}  # fmt: skip
 _INLINE = {"a", "b", "strong", "em", "i", "u", "span", "font", "img", "br", "sup", "sub", "small", "big", "label"}  # fmt: skip
@@ -525,7 +552,9 @@ def _own_text(el: etree._Element) -> str:
     return re.sub(r"\s+", "", "".join(parts))
 
 
-def find_main_body(root: etree._Element) -> tuple[etree._Element, etree._Element] | None:
+def find_main_body(
+    root: etree._Element, *, within: etree._Element | None = None
+) -> tuple[etree._Element, etree._Element] | None:
     """The element holding the article text, readability-style, tuned for Chinese pages.
 
     Every paragraph-like element (``p``, ``td``, ``pre``, or a ``div`` with text of its own) scores
@@ -535,10 +564,11 @@ def find_main_body(root: etree._Element) -> tuple[etree._Element, etree._Element
     score is multiplied by ``1 - link density``. Siblings of the winner that score at least a fifth of it
     (or are plain paragraphs) are kept with it. Returns ``(winner, content)``: the winning element of
     the page and the content (the winner, or a new ``div`` holding copies of it and its kept siblings);
-    None when no candidate has enough text.
+    None when no candidate has enough text. ``within`` limits the search to one element's content.
     """
     body = root.find(".//body")
-    scope = body if body is not None else root
+    scope = within if within is not None else body if body is not None else root
+    outside = within.getparent() if within is not None else None
     scores: dict[etree._Element, float] = {}
     for el in scope.iter(*_LEAF):
         text = _own_text(el)
@@ -554,7 +584,7 @@ def find_main_body(root: etree._Element) -> tuple[etree._Element, etree._Element
             else [*el.iterancestors()]
         )
         for level, anc in enumerate(ancestors[:5]):
-            if anc.tag == "html":
+            if anc.tag == "html" or (outside is not None and anc is outside):
                 break
             if anc not in scores:
                 scores[anc] = _weight(anc) + (
@@ -585,6 +615,13 @@ def find_main_body(root: etree._Element) -> tuple[etree._Element, etree._Element
         if not isinstance(sibling.tag, str):
             continue
         if final.get(sibling, 0.0) >= max(10.0, best_score * 0.2):
+            kept.append(sibling)
+        elif (
+            sibling.tag == best.tag
+            and (sibling.get("class") or "") == (best.get("class") or "")
+            and len(re.sub(r"\s+", "", "".join(sibling.itertext()))) >= 100
+            and _link_density(sibling) < 0.3
+        ):  # another block of the same kind: the article continues after a figure or a quote
             kept.append(sibling)
         elif sibling.tag == "p":
             text = re.sub(r"\s+", "", "".join(sibling.itertext()))
@@ -684,7 +721,7 @@ def clean_body(node: etree._Element) -> etree._Element:
         if (
             names.strip()
             and _NEGATIVE.search(names)
-            and not _POSITIVE.search(names)
+            and (not _POSITIVE.search(names) or _NOT_ARTICLE.search(names))
             and len(text) < total / 2
         ) or (
             (len(text) <= 40 and _BOILERPLATE.match(text) and el.tag not in ("p", "br"))

@@ -270,6 +270,11 @@ def test_date_in_the_page_text(line, expected):
         ("<span>责任编辑：\n\t 于文凯</span>", None, None, "于文凯"),  # a source line break is a space
         ("<p>责任编辑：<span></span></p><p>香港警方：示威行动</p>", None, None, None),  # empty label
         ("发布者：系统管理员 责任编辑：系统管理员", None, None, None),  # placeholders are no one
+        ("（责编：汤诗瑶、丁涛）", None, None, "汤诗瑶 丁涛"),
+        ("<p><strong>责编：Demi Xia</strong></p>", None, None, "Demi Xia"),
+        ("（责任编辑： HN666）", None, None, None),  # a staff code alone
+        ("编辑|禤志杰<br>责编|陈梦莹<br>校对|黄慧敏", None, None, "陈梦莹"),  # 责编 is the responsible one
+        ("医技药剂党支部供稿 摄影/张艳 编辑/苏芳", None, None, "苏芳"),
     ],
 )
 def test_bylines(byline, source, author, editor):
@@ -446,3 +451,53 @@ def test_sina_style_meta_name_with_a_space():
     )
     a = extract_article(page(PARAGRAPHS, head=head), url="https://finance.sina.com.cn/a.shtml")
     assert a.published == bj("2019-09-07 04:04:43")
+
+
+@pytest.mark.parametrize(
+    ("head", "byline", "expected"),
+    [
+        # firstpublishedtime with a dash before the time (not a -23:59 offset)
+        ('<meta name="firstpublishedtime" content="2007-08-20-23:59:59">', "", "2007-08-20 23:59:59"),
+        # the meta gives the day, the page its time
+        (
+            '<meta name="publishdate" content="2019-06-15">',
+            "2019年06月15日08:18 来源：人民网",
+            "2019-06-15 08:18",
+        ),
+        # ... but a time on another day does not override the meta
+        ('<meta name="publishdate" content="2019-06-15">', "2019年06月16日08:18", "2019-06-15 00:00"),
+        # Baidu: only a modification time in the page
+        (
+            '<meta itemprop="dateUpdate" content="2019-10-08 12:00:57">',
+            "发布时间：10-08 12:00",
+            "2019-10-08 12:00:57",
+        ),
+        # WeChat: the creation time in the script
+        ('<script>var ct = "1581517043";</script>', "昨天", "2020-02-12 22:17:23"),
+    ],
+)
+def test_page_date_sources(head, byline, expected):
+    body = f"<h1>测试文章标题</h1><div class='info'>{byline}</div><div class='TRS_Editor'>{PARAGRAPHS}</div>"
+    a = extract_article(page(body, head="<title>测试文章标题</title>" + head), url="https://x.cn/a.html")
+    assert a.published == bj(expected)
+
+
+def test_body_that_wraps_the_headline_and_date_line():
+    nav = "".join(f"<a href='/n/{i}'>导航{i}</a>" for i in range(12))
+    body = (
+        f"<div class='nav'>{nav}<span>更新于 2019-08-19</span></div>"  # a date before the wrapper
+        "<div class='article-content'><div class='crumbs'>当前位置：<a href='/'>首页</a></div>"
+        "<div class='title-text'>测试文章标题</div><div class='meta'>发布时间：\n 2019-09-26 10:09:11</div>"
+        f"<div class='txt'>{PARAGRAPHS}</div></div>"
+    )
+    a = extract_article(page(body), url="https://x.cn/a.html")
+    assert a.published == bj("2019-09-26 10:09:11") and a.title == "测试文章标题"
+
+
+def test_cms_container_that_also_wraps_link_lists_is_searched_within():
+    cards = "".join(
+        f"<div><a href='/r/{i}.html'>推荐新闻标题第{i}条</a><span>09-06 张三</span></div>" for i in range(40)
+    )  # recommendation cards: half links, no telling class names
+    body = f"<div class='article-content'><h1>测试文章标题</h1><div class='article'>{PARAGRAPHS}</div><div>{cards}</div></div>"
+    a = extract_article(page(body), url="https://news.example.cn/a.shtml")
+    assert "这是第5段" in a.content_text and "推荐新闻" not in a.content_text
