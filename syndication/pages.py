@@ -69,6 +69,7 @@ def raw_item(link: ArticleLink, article: ExtractedArticle) -> RawItem:
         publisher=article.source,
         published=published.isoformat() if published else None,
         categories=(article.category,) if article.category else (),
+        attachments=article.attachments,  # PDF/DOC/XLS links of the page (normalize vets and caps them)
     )
 
 

@@ -320,6 +320,7 @@ def published_items(
     for a in articles:
         src = sources.get(a.source_id)
         prov = repo.provenance_of(a, sightings[a.id], src.name if src else a.source_id)
+        attachments = repo.attachments_of(a)
         html, text = render_attribution(
             title=a.title,
             body_html=a.content_html,
@@ -327,6 +328,7 @@ def published_items(
             provenance=prov,
             template=channel.template,
             disclaimer=disclaimer,
+            attachments=attachments,
             template_dirs=config.template_dirs,
             tz=src.timezone if src else "UTC",  # shown in the time zone the source publishes in
         )
@@ -346,6 +348,7 @@ def published_items(
                 attribution_html=html,
                 attribution_text=text,
                 template=channel.template,
+                attachments=attachments,
             )
         )
     return out

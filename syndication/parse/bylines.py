@@ -22,7 +22,12 @@ _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s-\s)\s*")
 # A value after a label ends at whitespace, brackets, separators or sentence punctuation.
 _VALUE = r"([^\s|｜,，。;；:：<>《》【】\[\]()（）]{2,30})"
 _COLON = r"[ \t\u3000\xa0]*[：:][ \t\u3000\xa0]*"  # a label's value is on its own line
-_SOURCE_RE = re.compile(r"(?:来源|稿源|信息来源|文章来源|出处|来自)" + _COLON + _VALUE)
+_SOURCE_RE = re.compile(r"(?:来源于|来源|稿源|信息来源|文章来源|出处|来自)" + _COLON + _VALUE)
+# The next label, where inline spans run a value into it (来源：证券时报网</span><span>作者：...).
+_NEXT_LABEL = re.compile(
+    r"(?:作者|责任编辑|责编|编辑|记者|通讯员|时间|发布时间|发布日期|日期|浏览|点击|阅读|字号)[：:]?"
+)
+_SOURCE_SUFFIX = re.compile(r"\s+(?:原创稿|原创|转载|供稿)$")
 _AUTHOR_RE = re.compile(r"(?<![责任编审校])(?:作者|撰文|撰稿|文字|记者|撰稿人)" + _COLON + _VALUE)
 _SLASH_RE = re.compile(r"(?:^|[\s（(【\[])(?:文|撰文|作者)\s*[/／|｜]\s*" + _VALUE)
 # 责任编辑：X, 责编|X (WeChat-style credits), 编辑/X; a Latin name may hold spaces (责编：Demi Xia).
@@ -63,7 +68,7 @@ _RIGHTS_RES = (
     ),
     re.compile(r"[^。\n]{0,40}(?:禁止|严禁|不得|谢绝)(?:任何[^。\n]{0,10})?转载[^。\n]{0,30}"),
 )
-_TRIM = " \t　|｜-—·:：,，;；"
+_TRIM = " \t　|｜-—·⋅:：,，;；"
 
 
 def clean_name(value: str | None) -> str | None:
@@ -79,7 +84,7 @@ def clean_name(value: str | None) -> str | None:
 def find_source(text: str) -> str | None:
     """The original publisher from a ``来源：...`` line."""
     for m in _SOURCE_RE.finditer(text):
-        value = clean_name(m.group(1))
+        value = clean_name(_SOURCE_SUFFIX.sub("", _NEXT_LABEL.split(m.group(1), maxsplit=1)[0]))
         if value and not value.startswith(("http", "www")):
             return value
     return None
@@ -170,7 +175,8 @@ def find_rights_notice(text: str) -> str | None:
 
 
 def strip_label(value: str | None) -> str | None:
-    return re.sub(r"^(?:来源|稿源)\s*[：:]\s*", "", value) if value else None
+    """A meta source without its label and a trailing kind (``来源：人民网-文化频道 原创稿``)."""
+    return _SOURCE_SUFFIX.sub("", re.sub(r"^(?:来源|稿源)\s*[：:]\s*", "", value)) if value else None
 
 
 def plain_author(value: str | None, page_title: str, site_name: str | None, source: str | None) -> str | None:

@@ -6,7 +6,9 @@
       -> an HTML page at the feed URL             -> ParseError("the URL returned an HTML page, not a feed")
       -> feedparser (sanitize_html=False: sanitizing is our own later stage; relative links resolved
          against ``url`` via Content-Location)
-      -> each entry mapped to a RawItem: raw strings, unsanitized HTML, raw date text
+      -> each entry mapped to a RawItem: raw strings, unsanitized HTML, raw date text, and its
+         enclosures (RSS <enclosure url length type>, Atom <link rel="enclosure">) as attachments:
+         absolute http(s) URLs only, length an int or None, see process.attachments
 
 feedparser is handed a BytesIO, never bytes: given bytes, it tries them as a file name first.
 Dates stay as the feed wrote them; ``process.normalize`` reads naive times in the source's time zone.
@@ -24,8 +26,9 @@ import feedparser
 
 from syndication.errors import ParseError
 from syndication.fetch.encoding import to_utf8_xml
-from syndication.models import ParsedFeed, RawItem
+from syndication.models import Attachment, ParsedFeed, RawItem
 from syndication.parse.jsonfeed import looks_like_json, parse_json_feed, text_to_html
+from syndication.process.attachments import attachment
 
 __all__ = ["html_to_text", "parse_feed", "text_to_html"]
 
@@ -102,7 +105,32 @@ def _raw_item(entry: Mapping[str, Any], feed_author: str | None, url: str) -> Ra
         updated=_clean(entry["updated"]) if "updated" in entry else None,
         categories=_dedupe(tag.get("term") or tag.get("label") for tag in entry.get("tags") or ()),
         base=explicit_base,
+        attachments=_enclosures(entry, url),
     )
+
+
+def _enclosures(entry: Mapping[str, Any], url: str) -> tuple[Attachment, ...]:
+    """RSS <enclosure> and Atom <link rel="enclosure">, in order; unusable URLs are skipped.
+
+    feedparser resolves Atom hrefs against xml:base but leaves RSS enclosure URLs as written: both
+    are joined with the feed's URL here. It also gives every Atom link without a type "text/html", so
+    that type counts as unknown (the type is then guessed from the file name, which gives text/html
+    back for an .html file)."""
+    out: dict[str, Attachment] = {}
+    for enc in entry.get("enclosures") or ():
+        if not isinstance(enc, Mapping):
+            continue
+        mime = enc.get("type")
+        found = attachment(
+            enc.get("href") or enc.get("url"),
+            base=url,
+            title=enc.get("title"),
+            mime_type=None if str(mime).strip().lower() == "text/html" else mime,
+            length=enc.get("length"),
+        )
+        if found is not None:
+            out.setdefault(found.url, found)
+    return tuple(out.values())
 
 
 def _entry_link(entry: Mapping[str, Any]) -> str | None:

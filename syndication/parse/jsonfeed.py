@@ -3,7 +3,10 @@
 Mapping to RawItem: ``id`` -> guid, ``url`` (else ``external_url``) -> url, ``title``, ``content_html``
 (else ``content_text`` escaped into paragraphs, else the summary) -> content_html, ``summary`` -> summary_html,
 the item's ``authors``/``author`` (else the feed's, as the spec says) -> author, ``date_published`` /
-``date_modified`` as written -> published / updated, ``tags`` -> categories.
+``date_modified`` as written -> published / updated, ``tags`` -> categories, ``attachments`` (``url``,
+``title``, ``mime_type``, ``size_in_bytes``) -> attachments (relative URLs joined with the feed's URL;
+one without a usable http(s) ``url`` is skipped; a ``size_in_bytes`` that is no non-negative integer
+becomes None).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from urllib.parse import urljoin
 
 from syndication.errors import ParseError
 from syndication.fetch.encoding import decode_bytes
-from syndication.models import ParsedFeed, RawItem
+from syndication.models import Attachment, ParsedFeed, RawItem
+from syndication.process.attachments import attachment
 
 __all__ = ["looks_like_json", "parse_json_feed", "text_to_html"]
 
@@ -84,7 +88,27 @@ def _raw_item(item: Mapping[str, Any], base: str, feed_author: str | None) -> Ra
         published=_str(item.get("date_published")),
         updated=_str(item.get("date_modified")),
         categories=_tags(item.get("tags")),
+        attachments=_attachments(item.get("attachments"), base),
     )
+
+
+def _attachments(value: Any, base: str) -> tuple[Attachment, ...]:
+    if not isinstance(value, list):
+        return ()
+    out: dict[str, Attachment] = {}
+    for entry in value:
+        if not isinstance(entry, dict):
+            continue
+        found = attachment(
+            entry.get("url"),
+            base=base,
+            title=entry.get("title"),
+            mime_type=entry.get("mime_type"),
+            length=entry.get("size_in_bytes"),
+        )
+        if found is not None:
+            out.setdefault(found.url, found)
+    return tuple(out.values())
 
 
 def _author(node: Mapping[str, Any]) -> str | None:

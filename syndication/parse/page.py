@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import lxml.html
@@ -183,7 +183,9 @@ def extract_article(
         or meta.gov.get("source")
         or bylines.strip_label(meta.common.get("source"))
         or bylines.find_source(header_text)
+        or _class_source(root, node)
         or bylines.find_source(head + "\n" + tail)
+        or bylines.find_source(after_text[:600])
     )
     author = bylines.clean_name(
         _selected_text(root, sel.author)
@@ -353,6 +355,30 @@ def _clean_title(title: str | None, site_name: str | None, url: str) -> str | No
     return title or None
 
 
+_SOURCE_CLASS = re.compile(r"(?:^|\s)(?:[a-z]+[-_])?source(?:\s|$)", re.I)
+
+
+def _class_source(root: etree._Element, node: etree._Element) -> str | None:
+    """The publisher in an element named for it before the body (``<span class="a_source">棱镜</span>``):
+    a ``来源：`` line, or a short text without digits or separators."""
+    for el in root.iter():
+        if el is node:
+            break
+        if el.tag in ("meta", "script", "link") or not _SOURCE_CLASS.search(
+            f"{el.get('class') or ''} {el.get('id') or ''}"
+        ):
+            continue
+        text = _text_of(el)
+        if not text or len(text) > 40:
+            continue
+        labelled = bylines.find_source(text)
+        if labelled:
+            return labelled
+        if 2 <= len(text) <= 30 and not re.search(r"[\d:：|｜/]", text) and text not in ("来源", "稿源"):
+            return text
+    return None
+
+
 _BYLINE_XPATH = XPath(
     "//*[@rel='author' or contains(@itemprop,'author') or contains(@class,'byline')"
     " or contains(@class,'author') or contains(@id,'byline')]"
@@ -485,9 +511,10 @@ def _attachments(
             path = urlsplit(absolute).path
         except ValueError:
             continue
-        if _BINARY_EXT.search(path) and absolute not in links:
+        key = unquote(absolute)  # 名单.pdf and %E5%90%8D%E5%8D%95.pdf are one file
+        if _BINARY_EXT.search(path) and key not in links:
             title = _text_of(a) or (a.get("title") or "").strip() or None
-            links[absolute] = Attachment(absolute, title, mimetypes.guess_type(path, strict=False)[0])
+            links[key] = Attachment(absolute, title, mimetypes.guess_type(path, strict=False)[0])
     return tuple(links.values())
 
 

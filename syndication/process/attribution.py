@@ -11,8 +11,8 @@ the same folder as the ``NAME.html.j2`` used (so overriding only the HTML never 
 text template); otherwise it is derived from the HTML with ``sanitize.html_to_text``.
 
 The output is not sanitized again: templates are the operator's trusted files, every variable is
-autoescaped, the body was sanitized last in normalize, and ``original_url`` is only passed through
-when it is an http(s) URL (so no ``javascript:`` link can enter through it).
+autoescaped, the body was sanitized last in normalize, and ``original_url`` and the attachments' URLs
+are only passed through when they are http(s) URLs (so no ``javascript:`` link can enter through them).
 
 Template variables (every one is always defined, possibly None):
 
@@ -28,6 +28,9 @@ Template variables (every one is always defined, possibly None):
     source_id       str               the source it was fetched from
     source_name     str
     also_at         tuple[Sighting, ...]  every other place it was seen
+    attachments     list[dict]        the article's files, in order, each {url, title, mime_type, length}:
+                                      ``url`` is http(s) (others are left out), ``title`` is the link
+                                      text, else the file name; an empty list when there are none
     disclaimer      str               the disclaimer text ("" means none: templates omit the line)
 
 Disclaimer: an explicit ``disclaimer`` argument wins (the channel's or the config's). With None, the
@@ -49,7 +52,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 
 from syndication.errors import SyndicationError
-from syndication.models import Provenance
+from syndication.models import Attachment, Provenance
+from syndication.process.attachments import file_name
 from syndication.process.sanitize import html_to_text
 
 __all__ = [
@@ -179,6 +183,7 @@ def render_attribution(
     template_dirs: Sequence[str] = (),
     tz: str = "Asia/Shanghai",
     body_text: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> tuple[str, str]:
     """(html, text) of the article as republished with ``template``; see the module docstring.
 
@@ -207,6 +212,7 @@ def render_attribution(
         "source_id": provenance.source_id,
         "source_name": provenance.source_name,
         "also_at": provenance.also_at,
+        "attachments": _attachments(attachments),
         "disclaimer": default_disclaimer(template) if disclaimer is None else disclaimer,
     }
     try:
@@ -215,6 +221,16 @@ def render_attribution(
     except jinja2.TemplateError as e:
         raise TemplateError(f"attribution template {template!r} failed to render: {e}") from e
     return html, text
+
+
+def _attachments(attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
+    out = []
+    for a in attachments:
+        url = _safe_link(a.url)
+        if url:
+            title = (a.title or "").strip() or file_name(url)
+            out.append({"url": url, "title": title, "mime_type": a.mime_type, "length": a.length})
+    return out
 
 
 def _tidy_text(text: str) -> str:

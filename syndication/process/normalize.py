@@ -6,7 +6,8 @@
         canonical  canonical_url(url)               tracking parameters removed, for deduplication
         content    sanitize_html(...) LAST, then html_to_text(...)
         times      parse_datetime(..., tz=source.timezone), future times clamped to ``now``
-        hash       content_hash(title, text)
+        hash       content_hash(title, text)    (attachments are not hashed: see normalize_item)
+        attachments  http(s) only, deduplicated by URL in order, at most MAX_ATTACHMENTS
 
 Pure: time and the source's settings are arguments; nothing here does I/O or reads globals.
 """
@@ -20,10 +21,11 @@ import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_tz
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syndication.models import Item, RawItem, SourceConfig
+from syndication.models import Attachment, Item, RawItem, SourceConfig
+from syndication.process.attachments import attachment
 from syndication.process.sanitize import html_to_text, sanitize_html
 
 __all__ = [
@@ -41,6 +43,7 @@ SUMMARY_CHARS = 200
 TITLE_FALLBACK_CHARS = 60
 HASH_TITLE_BELOW = 200  # normalized body shorter than this: the title is hashed too
 NAME_CHARS = 300  # author / publisher are cut to this (database column width)
+MAX_ATTACHMENTS = 50  # an entry's attachments beyond this are dropped (a real notice has a handful)
 FUTURE_TOLERANCE = timedelta(days=1)
 
 _TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
@@ -175,7 +178,7 @@ def _strip_tracking(query: str) -> str:
 # Y-M-D with -, / or . and an optional time and zone; also ISO 8601 / RFC 3339 ("T", "Z", fractions).
 _NUMERIC_DATE = re.compile(
     r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)"
-    r"(?:(?:[Tt]\s*|\s+)(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"(?:(?:[Tt]\s*|\s+|-(?=\d{1,2}:\d{2}:))(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
     r"\s*([Zz](?![A-Za-z])|(?:UTC|GMT)?\s*[+-]\d{1,2}(?::?\d{2})?(?!\d)|UTC|GMT)?"
 )
 _CHINESE_DATE = re.compile(
@@ -368,6 +371,30 @@ def _categories(raw: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+def _attachments(raw: tuple[Attachment, ...], base_url: str | None) -> tuple[Attachment, ...]:
+    """Vetted again (the RawItem went through the broker as JSON): http(s) URLs made absolute, titles
+    cleaned like titles, first occurrence of each URL kept, in order, at most MAX_ATTACHMENTS.
+
+    URLs are compared as canonical_url gives them with non-ASCII characters percent-encoded, so
+    ``名单.pdf`` and ``%E5%90%8D%E5%8D%95.pdf`` (a page's raw link and the same link in its sanitized
+    body) are one file; the first spelling is kept."""
+    out: dict[str, Attachment] = {}
+    for a in raw:
+        if len(out) >= MAX_ATTACHMENTS:
+            break
+        if not isinstance(a, Attachment):
+            continue
+        title = clean_title(a.title) if isinstance(a.title, str) else None
+        found = attachment(a.url, base=base_url, title=title, mime_type=a.mime_type, length=a.length)
+        if found is not None:
+            out.setdefault(_same_file_key(found.url), found)
+    return tuple(out.values())
+
+
+def _same_file_key(url: str) -> str:
+    return quote(canonical_url(url) or url, safe="!#$%&'()*+,/:;=?@[]~")
+
+
 def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, now: datetime) -> Item:
     """Normalize one entry of ``source``; ``base_url`` resolves relative links (the feed's URL).
 
@@ -386,9 +413,8 @@ def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, 
     url = absolute_url(link, base_url=base_url)
     body_html = raw.content_html or raw.summary_html
     # relative URLs in the content: an explicit xml:base, else the entry's own page, else the feed
-    content_html = sanitize_html(
-        body_html, base_url=absolute_url(raw.base, base_url=base_url) or url or base_url
-    )
+    content_base = absolute_url(raw.base, base_url=base_url) or url or base_url
+    content_html = sanitize_html(body_html, base_url=content_base)
     content_text = html_to_text(content_html)
     summary_text = html_to_text(raw.summary_html) if raw.summary_html != body_html else ""
     if not summary_text or summary_text == content_text:
@@ -410,7 +436,13 @@ def normalize_item(raw: RawItem, source: SourceConfig, *, base_url: str | None, 
         published_at=_clamp(parse_datetime(raw.published or raw.updated, tz=source.timezone), now),
         updated_at=_clamp(parse_datetime(raw.updated, tz=source.timezone), now),
         categories=_categories(raw.categories),
+        # Attachments are deliberately left out of the hash. The hash finds the same article at other
+        # sources (a reprint that re-hosts or omits the PDF must still match) and is the key of
+        # entries with neither GUID nor link (an added file must update that entry, not make a
+        # second one). An attachment added to a notice is still an update: storage compares every
+        # field of a sighting, attachments included, and re-renders the article's channels when one changed.
         content_hash=content_hash(title, content_text),
+        attachments=_attachments(raw.attachments, content_base),
     )
 
 

@@ -27,6 +27,8 @@ Where each field of a :class:`~syndication.models.PublishedItem` goes:
     provenance.author      <dc:creator>                                <author><name>
     provenance.publisher   <source url="original_url">, <dc:publisher> <source><title>/<link>, <dc:publisher>
     categories             <category> each                             <category term=""> each
+    attachments            <enclosure url length type> (the first)     <link rel="enclosure" href type length
+                                                                       title> each
     provenance (all)       <syn:provenance>                            <syn:provenance>
     =====================  ==========================================  ==========================================
 
@@ -42,6 +44,11 @@ Choices:
   anyway; the machine-readable ``syn:provenance`` leaves it out instead, so "unknown" stays unknown.
 * RSS ``<source url>`` is meant to name the source's feed; provenance does not carry that URL, so it
   points at the original article, which is what the element is for: giving credit with a link.
+* RSS 2.0 allows one ``<enclosure>`` per item, and its three attributes are required: the first
+  attachment is written, with ``length="0"`` when the size is unknown (the RSS Advisory Board's advice)
+  and ``type="application/octet-stream"`` when the type is. Atom allows any number; ``type`` and
+  ``length`` are optional there (RFC 4287 4.2.7), so an unknown one is left out rather than made up.
+  Every attachment is also listed in the attributed HTML (the channel template).
 * Characters XML 1.0 cannot carry (C0 controls other than tab/newline/CR, U+FFFE, U+FFFF, lone
   surrogates) are dropped from every string, so hostile input cannot make lxml raise.
 
@@ -75,7 +82,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from syndication import __version__
-from syndication.models import ChannelConfig, Provenance, PublishedItem
+from syndication.models import Attachment, ChannelConfig, Provenance, PublishedItem
 
 __all__ = [
     "FEED_MEDIA_TYPES",
@@ -97,6 +104,7 @@ _DC_NS = "http://purl.org/dc/elements/1.1/"
 _LANGUAGES = {"zh": "zh-CN", "en": "en"}  # channel template -> feed language; other templates: none
 _ANONYMOUS = {"zh": "佚名", "en": "Anonymous"}
 _UNTITLED = {"zh": "（无标题）", "en": "(untitled)"}
+UNKNOWN_MIME_TYPE = "application/octet-stream"
 
 # XML 1.0 Char excludes these; lxml raises ValueError on them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -138,6 +146,14 @@ def render_rss(
         fe.description(_x(item.attribution_html))
         fe.published(_utc(item.published_at))
         fe.dc.dc_creator(_author(item))
+        if item.attachments:  # RSS 2.0: at most one enclosure per item
+            first = item.attachments[0]
+            fe.link(
+                href=_x(first.url),
+                rel="enclosure",
+                type=_x(first.mime_type or "") or UNKNOWN_MIME_TYPE,
+                length=str(first.length) if first.length is not None else "0",
+            )
         _common(fe, item)
     return bytes(fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=True))
 
@@ -164,6 +180,9 @@ def render_atom(
         fe.published(_utc(item.published_at))
         fe.updated(_utc(item.updated_at))
         fe.author(name=_author(item))
+        # Not fe.link(rel="enclosure"): feedgen 1.0 writes an Atom entry's links with href alone, which
+        # would make each file an alternate link. The extension writes them (see _append_enclosures).
+        fe.syn.attachments = item.attachments
         _common(fe, item)
     return bytes(fg.atom_str(pretty=False, encoding="UTF-8", xml_declaration=True))
 
@@ -248,6 +267,7 @@ class _ProvenanceEntryExtension(BaseEntryExtension):
 
     def __init__(self) -> None:
         self.provenance: Provenance | None = None
+        self.attachments: tuple[Attachment, ...] = ()  # Atom only: <link rel="enclosure"> each
 
     def extend_ns(self) -> dict[str, str]:
         return {PROVENANCE_PREFIX: PROVENANCE_NS}
@@ -258,7 +278,23 @@ class _ProvenanceEntryExtension(BaseEntryExtension):
         return entry
 
     def extend_atom(self, entry: Any) -> Any:
+        _append_enclosures(entry, self.attachments)
         return self.extend_rss(entry)
+
+
+def _append_enclosures(entry: Any, attachments: Sequence[Attachment]) -> None:
+    """``<link rel="enclosure" href type length title>`` per attachment; an unknown type or length is
+    left out (both are optional in RFC 4287). Unqualified names, as feedgen writes its own elements
+    (its root element declares the Atom namespace as the default)."""
+    for a in attachments:
+        attrs = {"rel": "enclosure", "href": _x(a.url)}
+        if a.mime_type:
+            attrs["type"] = _x(a.mime_type)
+        if a.length is not None:
+            attrs["length"] = str(a.length)
+        if a.title:
+            attrs["title"] = _x(a.title)
+        etree.SubElement(entry, "link", attrs)
 
 
 def _append_provenance(parent: Any, prov: Provenance) -> None:

@@ -25,6 +25,7 @@ Payload (``type`` / ``timestamp`` / ``data``, all times ISO 8601 UTC with ``Z``)
     {"type": "article.published", "timestamp": "...Z",
      "data": {"id", "guid", "title", "url", "summary", "content_html", "content_text", "categories",
               "published_at", "updated_at",
+              "attachments": [{"url", "title", "mime_type", "size_in_bytes"}],   ([] when none)
               "provenance": {"original_url", "publisher", "author", "published_at", "source_id",
                              "source_name", "also_at": [{"source_id", "source_name", "url",
                                                          "seen_at", "published_at"}]},
@@ -52,7 +53,7 @@ import httpx
 
 from syndication import USER_AGENT
 from syndication.errors import DeliveryError
-from syndication.models import Provenance, PublishedItem, Sighting
+from syndication.models import Attachment, Provenance, PublishedItem, Sighting
 
 __all__ = [
     "EVENT_PUBLISHED",
@@ -198,6 +199,7 @@ def build_payload(
             "content_html": item.content_html,
             "content_text": item.content_text,
             "categories": list(item.categories),
+            "attachments": [_attachment(a) for a in item.attachments],
             "published_at": _iso(item.published_at),
             "updated_at": _iso(item.updated_at),
             "provenance": _provenance(item.provenance),
@@ -215,6 +217,11 @@ def encode_payload(payload: Mapping[str, Any]) -> bytes:
     """Compact JSON with sorted keys, UTF-8 (not ``\\u`` escapes): the bytes that are signed and sent."""
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8")
+
+
+def _attachment(a: Attachment) -> dict[str, Any]:
+    """The names of JSON Feed 1.1's attachments, but ``mime_type`` is null when unknown."""
+    return {"url": a.url, "title": a.title, "mime_type": a.mime_type, "size_in_bytes": a.length}
 
 
 def _provenance(prov: Provenance) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from syndication import decide
-from syndication.models import Config, Item, Provenance, Sighting, WebhookConfig
+from syndication.models import Attachment, Config, Item, Provenance, Sighting, WebhookConfig
 from syndication.process.normalize import hashes_body_alone
 from syndication.storage.tables import (
     ArticleRow,
@@ -254,6 +254,7 @@ def _sighting_fields(item: Item) -> dict[str, object]:
         "published_at": item.published_at,
         "updated_at": item.updated_at,
         "categories": list(item.categories),
+        "attachments": [a.to_json() for a in item.attachments],
         "content_hash": item.content_hash,
     }
 
@@ -282,6 +283,7 @@ def _refresh_article(session: Session, article: ArticleRow, now: datetime) -> bo
         "published_at": s.published_at,
         "updated_at": s.updated_at,
         "categories": s.categories,
+        "attachments": s.attachments,
         "content_hash": s.content_hash,
         "source_id": s.source_id,
         "original_sighting_id": s.id,
@@ -337,6 +339,7 @@ def _ingest_one(
             summary="",
             publisher=source.name,
             categories=[],
+            attachments=[],
             content_hash=item.content_hash,
             source_id=source.id,
             sort_at=item.published_at or now,
@@ -407,6 +410,16 @@ def ingest_items(
         result.deliveries += one.deliveries
     mark_channels_dirty(session, sorted(result.channels), now)
     return result
+
+
+def attachments_of(article: ArticleRow) -> tuple[Attachment, ...]:
+    """The article's attachments as stored (a JSON list of Attachment.to_json); malformed entries are
+    skipped rather than failing a render."""
+    return tuple(
+        Attachment.from_json(a)
+        for a in article.attachments or ()
+        if isinstance(a, dict) and isinstance(a.get("url"), str)
+    )
 
 
 def channels_of_article(session: Session, article_id: int, config: Config) -> set[str]:

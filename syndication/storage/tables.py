@@ -136,6 +136,8 @@ class ArticleRow(Base):
     published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
     categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # [{"url", "title", "mime_type", "length"}, ...]: the original sighting's (Attachment.to_json)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     source_id: Mapped[str] = mapped_column(String(64))  # the original's source
     original_sighting_id: Mapped[int | None] = mapped_column(Integer)
@@ -167,6 +169,7 @@ class SightingRow(Base):
     published_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
     categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)  # Attachment.to_json each
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]

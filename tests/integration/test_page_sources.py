@@ -6,6 +6,7 @@ body; robots.txt is honoured; no host is asked faster than its rate; a second ru
 from __future__ import annotations
 
 import itertools
+from urllib.parse import unquote
 
 from tests.integration.conftest import Deployment, channel_toml
 from tests.integration.test_run_once import parse, summary
@@ -14,7 +15,19 @@ from tests.servers import Origin
 BODY = "最高人民检察院部署开展专项工作，要求各级检察机关依法履职，切实维护人民群众合法权益。" * 4
 
 
-def article(title: str, date: str, source: str | None, *, meta: bool, charset: str = "utf-8") -> bytes:
+# The first article links a PDF in its body: it must reach the feeds as an enclosure.
+PDF_HREF, PDF_TITLE = "W020231201_名单.pdf", "附件1：第一批指导性案例名单.pdf"
+
+
+def article(
+    title: str,
+    date: str,
+    source: str | None,
+    *,
+    meta: bool,
+    charset: str = "utf-8",
+    attachment: tuple[str, str] | None = None,
+) -> bytes:
     head = f'<meta charset="{charset}"><title>{title}_最高人民检察院</title>'
     if meta:
         head += (
@@ -22,10 +35,11 @@ def article(title: str, date: str, source: str | None, *, meta: bool, charset: s
             f'<meta name="ContentSource" content="{source}"><meta name="ColumnName" content="检察要闻">'
         )
     byline = "" if meta else f"<div class='info'>发布时间：{date}　来源：{source}</div>"
+    link = f'<p><a href="{attachment[0]}">{attachment[1]}</a></p>' if attachment else ""
     html = (
         f"<!doctype html><html><head>{head}</head><body>"
         "<div class='nav'><a href='/'>首页</a><a href='/spp/zdgz/index.shtml'>要闻</a></div>"
-        f"<h1>{title}</h1>{byline}<div class='TRS_Editor'><p>{BODY}</p><p>（记者张三）</p></div>"
+        f"<h1>{title}</h1>{byline}<div class='TRS_Editor'><p>{BODY}</p><p>（记者张三）</p>{link}</div>"
         "<div class='share'>分享到：微信 微博</div><div class='footer'>版权所有：最高人民检察院</div>"
         "</body></html>"
     )
@@ -79,7 +93,9 @@ def build_site(origin: Origin) -> None:
     for href, title, date, source, meta, charset in ARTICLES:
         path = "/spp/zdgz/" + href.removeprefix("./")
         ctype = "text/html; charset=" + ("gb2312" if charset == "gb2312" else "utf-8")
-        origin.add(path, article(title, date, source, meta=meta, charset=charset), content_type=ctype)
+        pdf = (PDF_HREF, PDF_TITLE) if href == ARTICLES[0][0] else None
+        page = article(title, date, source, meta=meta, charset=charset, attachment=pdf)
+        origin.add(path, page, content_type=ctype)
 
 
 def configure(d: Deployment, origin: Origin) -> None:
@@ -109,8 +125,20 @@ def test_a_page_source_end_to_end(deployment: Deployment, origin: Origin, redis_
         assert "最高人民检察院部署开展专项工作" in html
         assert "分享到" not in html and "首页" not in html  # navigation and share bars left out
 
+    # The PDF linked from the first article is an enclosure of its item (and of no other), in RSS and
+    # in Atom (with its link text as title); it is never fetched.
+    pdf_url = origin.url("/spp/zdgz/202312/" + PDF_HREF)
+    first = by_title[ARTICLES[0][1]]
+    assert [(unquote(e.href), e.type) for e in first.enclosures] == [(pdf_url, "application/pdf")]
+    assert not any(e.enclosures for t, e in by_title.items() if t != ARTICLES[0][1])
+    assert "附件：" in first.description and PDF_TITLE in first.description
+    atom = parse(d.run("feed", "news", "--format", "atom").stdout.encode())
+    (atom_first,) = [e for e in atom.entries if e.title == ARTICLES[0][1]]
+    assert [(unquote(e.href), e.get("title")) for e in atom_first.enclosures] == [(pdf_url, PDF_TITLE)]
+
     paths = [r.path for r in origin.requests]
     assert paths.count("/robots.txt") == 1
+    assert not any(p.endswith(".pdf") for p in paths)  # an attachment is linked to, never fetched
     assert not any("/private/" in p for p in paths)  # robots.txt respected
     assert all(paths.count(p) == 1 for p in set(paths)), paths  # nothing fetched twice
     times = sorted(r.time for r in origin.requests)

@@ -303,7 +303,8 @@ def test_attachments_are_listed_and_boilerplate_removed():
     body = (
         "<h1>关于公布名单的通知</h1><div class='TRS_Editor'>" + PARAGRAPHS
         + "<p>附件：<a href='./P020231201123.pdf'>1.名单.pdf</a></p></div>"
-        "<div class='attach'>附件2：<a href='/files/表格.xlsx'>报名表</a></div>"
+        "<div class='attach'>附件2：<a href='/files/表格.xlsx'>报名表</a>"
+        "<a href='/files/%E8%A1%A8%E6%A0%BC.xlsx'>下载</a></div>"  # the same file, percent-encoded
         "<div class='share'>分享到：微信 微博</div><div>【打印本页】【关闭窗口】</div>"
     )  # fmt: skip
     a = extract_article(page(body), url="https://www.example.gov.cn/zwgk/202312/t20231201_1.shtml")

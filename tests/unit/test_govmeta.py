@@ -49,7 +49,8 @@ def test_json_ld_graph_and_time_elements():
             '<time datetime="2023-12-02T10:00:00Z">12月2日</time>',
         )
     )
-    assert meta.common["title"] == "新闻"
+    assert "title" not in meta.common and meta.ld_titles == ["新闻"]  # a title only where <title> repeats it
+    assert meta.common["published"] == "2023-12-01T08:30:00+08:00"
     assert meta.common["author"] == "甲, 乙"
     assert meta.common["category"] == "要闻"
     assert meta.time_elements == ["2023-12-02T10:00:00Z"]

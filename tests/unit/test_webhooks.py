@@ -233,6 +233,7 @@ def test_payload_shape() -> None:
         "content_html": "<p>激活内驱力 人人尽展其才</p>",
         "content_text": "激活内驱力 人人尽展其才",
         "categories": ["检察", "人才"],
+        "attachments": [],
         "published_at": "2023-12-01T00:30:00Z",
         "updated_at": "2023-12-03T10:00:00.250000Z",
         "provenance": {
@@ -275,7 +276,7 @@ def test_encode_payload_is_compact_sorted_utf8_and_signable() -> None:
     assert json.loads(body) == payload
     assert b": " not in body and b", " not in body
     assert "最高人民检察院".encode() in body and b"\\u" not in body
-    assert body.startswith(b'{"data":{"attribution":{"html":')
+    assert body.startswith(b'{"data":{"attachments":[],"attribution":{"html":')
     assert body.endswith(b'"timestamp":"2023-12-03T10:00:01Z","type":"article.published"}')
     assert encode_payload(payload) == body  # stable bytes
     with pytest.raises(ValueError):
