@@ -275,6 +275,20 @@ def test_date_in_the_page_text(line, expected):
         ("（责任编辑： HN666）", None, None, None),  # a staff code alone
         ("编辑|禤志杰<br>责编|陈梦莹<br>校对|黄慧敏", None, None, "陈梦莹"),  # 责编 is the responsible one
         ("医技药剂党支部供稿 摄影/张艳 编辑/苏芳", None, None, "苏芳"),
+        (
+            "2019-09-26 12:11<span>来源：证券时报网</span><span>作者：李在山</span>",
+            "证券时报网",
+            "李在山",
+            None,
+        ),
+        ("来源于：东区办事处", "东区办事处", None, None),
+        ("来源：本站原创 作者：医技药剂党支部", "本站原创", "医技药剂党支部", None),
+        (
+            "<span class='a_source'>棱镜</span><span class='a_time'>2019-09-23 07:48</span>",
+            "棱镜",
+            None,
+            None,
+        ),
     ],
 )
 def test_bylines(byline, source, author, editor):
@@ -502,3 +516,18 @@ def test_cms_container_that_also_wraps_link_lists_is_searched_within():
     body = f"<div class='article-content'><h1>测试文章标题</h1><div class='article'>{PARAGRAPHS}</div><div>{cards}</div></div>"
     a = extract_article(page(body), url="https://news.example.cn/a.shtml")
     assert "这是第5段" in a.content_text and "推荐新闻" not in a.content_text
+
+
+def test_source_from_meta_without_its_kind_and_after_the_body():
+    head = '<title>测试文章标题</title><meta name="source" content="来源：人民网-文化频道 原创稿">'
+    a = extract_article(
+        page(f"<h1>测试文章标题</h1><div id='zoom'>{PARAGRAPHS}</div>", head=head), url="https://x.cn/a"
+    )
+    assert a.source == "人民网-文化频道"
+    cards = "".join(f"<a class='item source' href='/u/{i}'>推荐账号{i} ⋅</a>" for i in range(5))
+    body = (
+        f"<h1>测试文章标题</h1><div id='zoom'>{PARAGRAPHS}</div>"
+        f"<ul class='spostinfo'><li><strong>版权声明</strong> 来源：当代商报 时间：2019-09-23</li></ul><div>{cards}</div>"
+    )
+    b = extract_article(page(body), url="https://x.cn/b")
+    assert b.source == "当代商报"  # after the body; a class=source element after the body is no source
