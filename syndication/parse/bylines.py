@@ -44,20 +44,9 @@ _REPORTERS_RE = re.compile(
 _ROLE_RE = re.compile(r"(?:本报|本台|本刊|新华社|中新社|特约|见习|实习)?(?:记者|通讯员|实习生|摄影|摄|报道)")
 _NAME_RE = re.compile(r"[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,40}")
 _PLACEHOLDERS = {
-    "未知",
-    "佚名",
-    "admin",
-    "管理员",
-    "系统管理员",
-    "超级管理员",
-    "administrator",
-    "本站",
-    "网络",
-    "匿名",
-    "none",
-    "null",
-    "unknown",
-}
+    "未知", "佚名", "匿名", "admin", "administrator", "管理员", "系统管理员", "超级管理员", "本站", "网络",
+    "网络整理", "综合整理", "本站整理", "none", "null", "unknown",
+}  # fmt: skip
 
 _RIGHTS_RES = (
     re.compile(
@@ -118,7 +107,36 @@ def find_author(text: str) -> str | None:
         names = _reporter_names(m.group(1))
         if names:
             return " ".join(names)
+    for regex in (_TEXT_PHOTO_RE, _ROLE_LINE_RE):
+        m = regex.search(text)
+        if m:
+            return " ".join(re.split(r"[\s、]+", m.group(1).strip()))
     return None
+
+
+def find_closing_author(tail: str) -> str | None:
+    """The reporter named in brackets at the very end of a news text: ``…在阿根廷举行。（张巨峰）``."""
+    m = _CLOSING_NAMES_RE.search(tail)
+    if not m or _ORG_END.search(m.group(1)):
+        return None
+    names = [_ROLE_RE.sub("", n) for n in re.split(r"[\s、]+", m.group(1).strip())]
+    return " ".join(n for n in names if len(n) >= 2) or None
+
+
+_NAMES = r"([\u4e00-\u9fff·]{2,4}(?:[ \t\u3000\xa0、]+[\u4e00-\u9fff·]{2,4}){0,3})"
+# (文/图 刘玺东 易赛楠), 图/文：X
+_TEXT_PHOTO_RE = re.compile(
+    r"(?:文\s*[/／]\s*图|图\s*[/／]\s*文|文图)[ \t\u3000\xa0：:]*" + _NAMES + r"(?![\u4e00-\u9fff])"
+)
+# a line of its own: 澎湃新闻记者 贺梨萍 / 《棱镜》作者 周纯
+_ROLE_LINE_RE = re.compile(
+    r"(?m)^[^\n]{0,10}?(?:记者|作者|通讯员)[ \t\u3000\xa0]+" + _NAMES + r"[ \t\u3000\xa0]*$"
+)
+_CLOSING_NAMES_RE = re.compile(r"[（(]" + _NAMES + r"[)）]\s*$")
+# (新华社) (完) (人民网): a publisher or a mark, not a person
+_ORG_END = re.compile(
+    r"(?:社|网|报|台|站|局|部|厅|委|办|处|院|会|中心|公司|集团|频道|完|图|摄|供图|整理|编译|综合)$"
+)
 
 
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -192,8 +193,10 @@ def extract_article(
         or meta.gov.get("author")
         or bylines.plain_author(meta.common.get("author"), page_title, meta.common.get("site_name"), source)
         or bylines.find_author(header_text)
+        or _class_author(root, node)
         or bylines.find_author(head + "\n" + tail)
         or _english_byline(root)
+        or bylines.find_closing_author(content_text[-200:])
     )
     return ExtractedArticle(
         title=_clean_title(title, meta.common.get("site_name"), url),
@@ -356,25 +359,41 @@ def _clean_title(title: str | None, site_name: str | None, url: str) -> str | No
 
 
 _SOURCE_CLASS = re.compile(r"(?:^|\s)(?:[a-z]+[-_])?source(?:\s|$)", re.I)
+_AUTHOR_CLASS = re.compile(r"(?:^|\s)(?:[a-z]+[-_])?author(?:[-_]name)?(?:\s|$)", re.I)
 
 
 def _class_source(root: etree._Element, node: etree._Element) -> str | None:
     """The publisher in an element named for it before the body (``<span class="a_source">棱镜</span>``):
     a ``来源：`` line, or a short text without digits or separators."""
+    return _named_before(root, node, _SOURCE_CLASS, bylines.find_source, ("来源", "稿源"))
+
+
+def _class_author(root: etree._Element, node: etree._Element) -> str | None:
+    """The author in an element named for it before the body (``<p class="author-name">加拿大必读</p>``)."""
+    return _named_before(root, node, _AUTHOR_CLASS, bylines.find_author, ("作者", "记者"))
+
+
+def _named_before(
+    root: etree._Element,
+    node: etree._Element,
+    names: re.Pattern[str],
+    labelled: Callable[[str], str | None],
+    bare_labels: tuple[str, ...],
+) -> str | None:
     for el in root.iter():
         if el is node:
             break
-        if el.tag in ("meta", "script", "link") or not _SOURCE_CLASS.search(
+        if el.tag in ("meta", "script", "link") or not names.search(
             f"{el.get('class') or ''} {el.get('id') or ''}"
         ):
             continue
         text = _text_of(el)
         if not text or len(text) > 40:
             continue
-        labelled = bylines.find_source(text)
-        if labelled:
-            return labelled
-        if 2 <= len(text) <= 30 and not re.search(r"[\d:：|｜/]", text) and text not in ("来源", "稿源"):
+        found = labelled(text)
+        if found:
+            return found
+        if 2 <= len(text) <= 30 and not re.search(r"[\d:：|｜/]", text) and text not in bare_labels:
             return text
     return None
 

@@ -289,6 +289,13 @@ def test_date_in_the_page_text(line, expected):
             None,
             None,
         ),
+        (
+            "<p class='author-name'>加拿大必读</p><span class='date'>发布时间：10-08</span>",
+            None,
+            "加拿大必读",
+            None,
+        ),
+        ("作者：网络整理", None, None, None),
     ],
 )
 def test_bylines(byline, source, author, editor):
@@ -531,3 +538,23 @@ def test_source_from_meta_without_its_kind_and_after_the_body():
     )
     b = extract_article(page(body), url="https://x.cn/b")
     assert b.source == "当代商报"  # after the body; a class=source element after the body is no source
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "author"),
+    [
+        ("<p>澎湃新闻记者 贺梨萍</p>", "", "贺梨萍"),  # a line of its own
+        ("<p>《棱镜》作者 周纯</p>", "", "周纯"),
+        ("", "<p>共建清朗网络空间。(文/图 刘玺东 易赛楠)</p>", "刘玺东 易赛楠"),
+        (
+            "",
+            "<p>南美站活动将先后在巴西、乌拉圭、阿根廷举行。（张巨峰）</p>",
+            "张巨峰",
+        ),  # the closing reporter
+        ("", "<p>会议在北京举行。（新华社）</p>", None),  # a publisher in brackets is no author
+        ("", "<p>全文完。（完）</p>", None),
+    ],
+)
+def test_authors_written_into_the_body(first, last, author):
+    body = f"<h1>测试文章标题</h1><div id='zoom'>{first}{PARAGRAPHS}{last}</div>"
+    assert extract_article(page(body), url="https://x.cn/a.html").author == author
