@@ -152,6 +152,7 @@ def extract_article(
             raise ParseError("not an article: no main text found on the page")
         node, main = found
 
+    title, heading = _title(root, sel, meta, page_title, heading, node)
     header_text = _text_between(root, heading, node)
     body = clean_body(main)
     attachments = _attachments(root, body, node, base)
@@ -163,22 +164,6 @@ def extract_article(
     after_text = _text_after(root, node)[:3000]
     page_text = _block_text(root)
 
-    heading_text = _text_of(heading) if heading is not None else None
-    if heading_text and page_title and not _repeats(page_title, heading_text):
-        heading_text = None  # an h1 the <title> does not repeat: the <title> names the page better
-    common_title = meta.common.get("title") or next(
-        (t for t in meta.ld_titles if page_title and _repeats(page_title, t)), None
-    )
-    if common_title and heading_text and common_title in heading_text:
-        common_title = heading_text  # meta content cut at an unescaped quote, or a shortened headline
-    title = (
-        _selected_text(root, sel.title)
-        or meta.gov.get("title")
-        or common_title
-        or heading_text
-        or _split_title(page_title)
-        or (_text_of(heading) if heading is not None else None)
-    )
     source = bylines.clean_name(
         _selected_text(root, sel.source)
         or meta.gov.get("source")
@@ -302,26 +287,102 @@ def _cms_body(root: etree._Element) -> etree._Element | None:
 # --- title ------------------------------------------------------------------------------------------
 
 
+def _title(
+    root: etree._Element,
+    sel: Selectors,
+    meta: PageMeta,
+    page_title: str,
+    heading: etree._Element | None,
+    node: etree._Element,
+) -> tuple[str | None, etree._Element | None]:
+    """The title, and the headline element the date and bylines follow: the selector's, the gov
+    meta's, Open Graph / JSON-LD, the headline the ``<title>`` repeats, the ``<title>``'s first
+    segment; when those give only a column or site name (新闻动态, 中国地理学会: under 8 characters),
+    the last heading before the body."""
+    heading_text = _text_of(heading) if heading is not None else None
+    if heading_text and page_title and not _repeats(page_title, heading_text):
+        heading_text = None  # an h1 the <title> does not repeat: the <title> names the page better
+    common_title = meta.common.get("title") or next(
+        (t for t in meta.ld_titles if page_title and _repeats(page_title, t)), None
+    )
+    if common_title and heading_text and common_title in heading_text:
+        common_title = heading_text  # meta content cut at an unescaped quote, or a shortened headline
+    from_page_title = _split_title(page_title)
+    if not from_page_title or len(from_page_title) < 8 or (heading_text and len(heading_text) < 8):
+        before = _heading_before(root, node)
+        if before is not None:
+            from_page_title, heading = _text_of(before), before
+            heading_text = heading_text if heading_text and len(heading_text) >= 8 else None
+    title = (
+        _selected_text(root, sel.title)
+        or meta.gov.get("title")
+        or common_title
+        or heading_text
+        or from_page_title
+        or (_text_of(heading) if heading is not None else None)
+    )
+    return title, heading
+
+
 def _page_title(root: etree._Element) -> str:
     el = root.find(".//title")
     return _text_of(el) if el is not None else ""
 
 
+_HEADINGS = XPath(
+    "//h1|//h2|//h3|//h4|//h5|//h6|//*[contains(translate(@class,'TITLE','title'),'title')"
+    " or contains(translate(@id,'TITLE','title'),'title')]"
+)
+_TEXT_HOLDERS = XPath("//span|//td|//font|//strong|//b|//div|//p")
+
+
 def _heading(root: etree._Element, page_title: str) -> etree._Element | None:
-    """The headline element: the longest h1-h3 (or *title* class) that the ``<title>`` repeats."""
-    squeezed_title = re.sub(r"\s+", "", page_title)
-    best: etree._Element | None = None
-    best_len = 0
+    """The headline element: the longest heading (h1-h6, or a *title* class or id, any case) that the
+    ``<title>`` repeats (as most of one of its segments, see :func:`_names_most_of`); else the longest plain text element (a table cell, a span: old CMS templates)
+    of 8 characters or more that it repeats; else the first h1."""
     first_h1: etree._Element | None = None
-    for el in root.xpath("//h1|//h2|//h3|//*[contains(@class,'title') or contains(@id,'title')]"):
-        text = re.sub(r"\s+", "", _text_of(el))
-        if not (4 <= len(text) <= 200):
-            continue
-        if el.tag == "h1" and first_h1 is None:
-            first_h1 = el
-        if squeezed_title and text in squeezed_title and len(text) > best_len:
-            best, best_len = el, len(text)
-    return best if best is not None else first_h1
+    for candidates, shortest in ((_HEADINGS, 4), (_TEXT_HOLDERS, 8)):
+        best: etree._Element | None = None
+        best_len = 0
+        for el in candidates(root):
+            text = re.sub(r"\s+", "", _text_of(el))
+            if not (shortest <= len(text) <= 200):
+                continue
+            if el.tag == "h1" and first_h1 is None:
+                first_h1 = el
+            if len(text) > best_len and _names_most_of(text, page_title):
+                best, best_len = el, len(text)
+        if best is not None:
+            return best
+    return first_h1
+
+
+def _names_most_of(text: str, page_title: str) -> bool:
+    """``text`` (squeezed) is at least half of a ``<title>`` segment that holds it, or of the whole
+    ``<title>``: the headline, not the site name or column the ``<title>`` also names."""
+    squeezed = re.sub(r"\s+", "", page_title)
+    if text not in squeezed:
+        return False
+    segments = [re.sub(r"\s+", "", p) for p in _TITLE_SEPARATORS.split(page_title)]
+    return any(text in seg and 2 * len(text) >= len(seg) for seg in segments) or 2 * len(text) >= len(
+        squeezed
+    )
+
+
+def _heading_before(root: etree._Element, node: etree._Element) -> etree._Element | None:
+    """The last heading (h1-h6) before the body: the headline of a page whose ``<title>`` names only
+    the column (``新闻动态--中国地理学会官网``)."""
+    found = None
+    for el in root.iter():
+        if el is node:
+            break
+        if (
+            el.tag in ("h1", "h2", "h3", "h4", "h5", "h6")
+            and 8 <= len(re.sub(r"\s+", "", _text_of(el))) <= 100
+            and _link_density(el) < 0.5
+        ):
+            found = el
+    return found
 
 
 def _split_title(page_title: str) -> str | None:

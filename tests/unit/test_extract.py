@@ -558,3 +558,24 @@ def test_source_from_meta_without_its_kind_and_after_the_body():
 def test_authors_written_into_the_body(first, last, author):
     body = f"<h1>测试文章标题</h1><div id='zoom'>{first}{PARAGRAPHS}{last}</div>"
     assert extract_article(page(body), url="https://x.cn/a.html").author == author
+
+
+@pytest.mark.parametrize(
+    ("head", "body_head", "title"),
+    [
+        # an h4 headline; the <title> adds the site after an unspaced dash
+        ("<title>阿里发布最强AI芯片，一块顶十块GPU-EDN 电子技术设计</title>", "<h4>阿里发布最强AI芯片，一块顶十块GPU</h4>", "阿里发布最强AI芯片，一块顶十块GPU"),
+        # class="Title" (any case)
+        ("<title>顺德区大良街道党工委委员一行开展调研工作 东区办事处_中山网</title>",
+         "<span class='Title'><b>顺德区大良街道党工委委员一行开展调研工作</b></span>", "顺德区大良街道党工委委员一行开展调研工作"),
+        # an old table template: the headline in a plain cell
+        ("<title>中华人民共和国监察法-纪检</title>", "<table><tr><td><span class='STYLE8'>中华人民共和国监察法</span></td></tr></table>", "中华人民共和国监察法"),
+        # the <title> names the column and the site; an h5 names the site, the last heading the article
+        ("<title>新闻动态--中国地理学会官网</title>",
+         "<h5>中国地理学会</h5><h3>首页 - 新闻动态</h3><h5>2019年中国人文地理学术年会在重庆成功举行！</h5>",
+         "2019年中国人文地理学术年会在重庆成功举行！"),
+    ],
+)  # fmt: skip
+def test_headlines_of_older_templates(head, body_head, title):
+    a = extract_article(page(f"{body_head}<div class='detailCon'>{PARAGRAPHS}</div>", head=head), url="https://x.cn/a")
+    assert a.title == title
