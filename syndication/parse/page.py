@@ -64,6 +64,7 @@ _SITE_SEPARATORS = re.compile(r"\s+(?:[-|–—·]|::)\s+|\s*[_｜]\s*")
 _BLOCKS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section", "article", "header", "footer", "dd", "dt", "blockquote", "pre"}  # fmt: skip  # fmt: skip
 _JUNK = XPath("//script|//style|//noscript|//iframe|//frame|//object|//embed|//template|//link|//svg")
 _MARK = "\ue000"
+_CLOSING_ROOT = re.compile(r"</(?:html|body)\s*>", re.I)
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def extract_article(
 
     title, heading = _title(root, sel, meta, page_title, heading, node)
     header_text = _text_between(root, heading, node)
-    body = clean_body(main)
+    body = clean_body(main, _text_of(heading) if heading is not None else None)
     attachments = _attachments(root, body, node, base)
     content_html = sanitize_html(lxml.html.tostring(body, encoding="unicode"), base_url=base)
     content_text = html_to_text(content_html)
@@ -207,6 +208,9 @@ def extract_article(
 def _parse(text: str) -> lxml.html.HtmlElement:
     text = text.replace("\x00", "").removeprefix("\ufeff")
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)  # lxml refuses str input with an encoding declaration
+    # A stray </html> or </body> half-way (copy-pasted templates) makes libxml2 drop the rest of the
+    # page; the parser closes both by itself at the end.
+    text = _CLOSING_ROOT.sub("", text)
     if not text.strip():
         raise ParseError("not an article: the page is empty")
     try:
@@ -617,16 +621,25 @@ _NEGATIVE = re.compile(
 _POSITIVE = re.compile(
     r"article|content|\bbody|main|\btext|entry|post|story|detail|zoom|TRS_|artic|\bcon\b|cont\b", re.I
 )
+_RELATED_WORDS = r"相关阅读|相关新闻|相关链接|相关文章|相关推荐|延伸阅读|推荐阅读|热点推荐|热门推荐|你可能会?喜欢|猜你喜欢"
 _BOILERPLATE = re.compile(
-    r"^[\s【\[(（]*(?:打印|关闭|打印本页|关闭窗口|打印此文|关闭本页|返回顶部|分享到|分享|收藏|字号|纠错|扫一扫|"
-    r"大\s*中\s*小|【?\s*大\s*】?\s*【?\s*中\s*】?\s*【?\s*小|上一篇|下一篇|相关阅读|相关新闻|相关链接|延伸阅读|"
-    r"推荐阅读|热点推荐|相关文章|责任编辑)"
+    r"^[\s【\[(（]*(?:打印|关闭|打印本页|关闭窗口|打印此文|关闭本页|返回顶部|分享到|分享|收藏|字号|纠错|扫一扫|扫码阅读全文|"
+    r"大\s*中\s*小|【?\s*大\s*】?\s*【?\s*中\s*】?\s*【?\s*小|上一篇|下一篇|" + _RELATED_WORDS + r"|责任编辑)"
 )
+_RELATED = re.compile(r"^[\s【\[(（]*(?:" + _RELATED_WORDS + r")")
+# 免责声明 / 特别声明 / Notice: the platform's, not the article's; 图片来自网络，如有侵权，请联系删除
+_DISCLAIMER = re.compile(r"^[【\[]?(?:特别声明|免责声明|郑重声明|声明|Notice|Disclaimer)[】\]]?\s*[：:]|如有侵权", re.I)
+# the date / 来源 / 作者 line under a headline, when the body holds it
+_META_LINE = re.compile(r"来源|作者|编辑|发布|浏览|点击|阅读|字号")
+_DATE_IN_LINE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
+_SENTENCE_END = re.compile(r"[。！？!?]")
 # Names that say "not the article" even beside a positive word (jp-relatedposts, article-share,
 # post-comments): inside the body, such a block goes.
 _NOT_ARTICLE = re.compile(
     r"related|relate|recommend|comment|share|sharing|xgxw|xgwz|tuijian|sidebar|breadcrumb", re.I
 )
+# A paragraph that says this is the site's footer: it scores nothing, however much punctuation it has.
+_SITE_FOOTER = re.compile(r"版权所有|Copyright|免责声明|郑重声明|ICP[备证]|公网安备|违法和不良信息举报|举报电话|客服电话", re.I)
 _PUNCT = re.compile(r"[,，。、；;！!？?：:]")
 _LEAF = {"p", "pre", "td", "blockquote", "li", "dd", "h2", "h3", "h4", "div", "section", "article", "span", "font"}  # fmt: skip
 _INLINE = {"a", "b", "strong", "em", "i", "u", "span", "font", "img", "br", "sup", "sub", "small", "big", "label"}  # fmt: skip
@@ -679,7 +692,7 @@ def find_main_body(
     scores: dict[etree._Element, float] = {}
     for el in scope.iter(*_LEAF):
         text = _own_text(el)
-        if len(text) < 10 or _HIDDEN.search(el.get("style") or ""):
+        if len(text) < 10 or _HIDDEN.search(el.get("style") or "") or _SITE_FOOTER.search(text):
             continue
         links = sum(len(re.sub(r"\s+", "", "".join(a.itertext()))) for a in el if a.tag == "a")
         score = (1 + len(_PUNCT.findall(text)) + min(len(text) / 50, 5)) * max(0.0, 1 - links / len(text))
@@ -702,7 +715,7 @@ def find_main_body(
         return None
     ranked = sorted(((s * (1 - _link_density(el)), el) for el, s in scores.items()), key=lambda p: -p[0])
     usable = [
-        (s, el) for s, el in ranked[:5]
+        (s, el) for s, el in ranked[:20]
         if len(re.sub(r"\s+", "", "".join(el.itertext()))) >= _MIN_BODY_CHARS and _link_density(el) <= 0.5
     ]  # fmt: skip
     if not usable:
@@ -802,10 +815,13 @@ def _copy(el: etree._Element) -> etree._Element:
     return copied
 
 
-def clean_body(node: etree._Element) -> etree._Element:
+def clean_body(node: etree._Element, headline: str | None = None) -> etree._Element:
     """A copy of ``node`` without hidden elements, form controls, share bars, print/close links,
-    related-article lists and other boilerplate."""
+    related-article lists, disclaimers and other boilerplate; when it holds the ``headline``, without
+    the headline and what comes before it (breadcrumbs), and without the date / 来源 line."""
     body = _copy(node)
+    if headline:
+        _drop_through_headline(body, headline)
     total = max(
         1,
         len(re.sub(r"\s+", "", "".join(body.iter_text() if hasattr(body, "iter_text") else body.itertext()))),
@@ -833,9 +849,51 @@ def clean_body(node: etree._Element) -> etree._Element:
         ) or (
             (len(text) <= 40 and _BOILERPLATE.match(text) and el.tag not in ("p", "br"))
             or (el.tag in ("ul", "ol", "dl", "table", "div") and _is_link_list(el, text))
+            or (len(text) <= 300 and _DISCLAIMER.search(text))
+            or (len(text) <= 100 and _META_LINE.search(text) and _DATE_IN_LINE.search(text) and not _SENTENCE_END.search(text))
         ):
+            if len(text) <= 40 and _RELATED.match(text):
+                _drop_related(el)
             _drop(el)
     return body
+
+
+def _drop_related(heading: etree._Element) -> None:
+    """The link lists that follow a "related / you may like" heading go with it."""
+    for sibling in list(heading.itersiblings()):
+        text = re.sub(r"\s+", "", "".join(sibling.itertext()))
+        if text and _link_density(sibling) <= 0.5:
+            break
+        _drop(sibling)
+
+
+def _drop_through_headline(body: etree._Element, headline: str) -> None:
+    """Remove the headline from the start of the body with everything before it (breadcrumbs)."""
+    wanted = re.sub(r"\s+", "", headline)
+    seen = 0
+    for el in body.iter():
+        if el is body or not isinstance(el.tag, str):
+            continue
+        text = re.sub(r"\s+", "", "".join(el.itertext()))
+        if text == wanted:
+            break
+        if not len(el) and (el.text or "").strip():
+            seen += len(re.sub(r"\s+", "", el.text or ""))
+        if seen > 300:
+            return  # not at the start
+    else:
+        return
+    cur = el
+    while cur is not body and cur.getparent() is not None:
+        for before in list(cur.itersiblings(preceding=True)):
+            _drop(before)
+        parent = cur.getparent()
+        if parent is not None and parent is not body and parent.text:
+            parent.text = None
+        cur = parent
+    if body.text:
+        body.text = None
+    _drop(el)
 
 
 def _is_link_list(el: etree._Element, text: str) -> bool:

@@ -577,5 +577,49 @@ def test_authors_written_into_the_body(first, last, author):
     ],
 )  # fmt: skip
 def test_headlines_of_older_templates(head, body_head, title):
-    a = extract_article(page(f"{body_head}<div class='detailCon'>{PARAGRAPHS}</div>", head=head), url="https://x.cn/a")
+    a = extract_article(
+        page(f"{body_head}<div class='detailCon'>{PARAGRAPHS}</div>", head=head), url="https://x.cn/a"
+    )
     assert a.title == title
+
+
+def test_body_cleaning_of_a_portal_article():
+    related = "".join(f"<p><a href='/r/{i}.html'>当年的另一篇新闻标题第{i}条</a></p>" for i in range(4))
+    body = (
+        "<div class='article-content'>"
+        "<div class='crumbs'>您所在的位置：<a href='/'>首页</a> &gt; <a href='/kx/'>快讯</a></div>"
+        "<h2>午间公告：天奇股份中标广汽丰田项目</h2>"
+        "<div class='info'>2019-09-26 12:11<span>来源：证券时报网</span><span>作者：李在山</span></div>"
+        f"{PARAGRAPHS}"
+        "<p>图片来自网络，如有侵权，请联系删除。</p>"
+        "<p>特别声明：以上内容为自媒体平台用户上传并发布，本平台仅提供信息存储服务。</p>"
+        f"<div>你可能会喜欢</div>{related}"
+        "</div>"
+    )
+    a = extract_article(
+        page(body, head="<title>午间公告：天奇股份中标广汽丰田项目_证券时报网</title>"), url="https://x.cn/a"
+    )
+    assert a.title == "午间公告：天奇股份中标广汽丰田项目"
+    assert a.content_text.startswith("这是第0段") and a.content_text.rstrip().endswith("群众秩序井然。")
+    assert (a.source, a.author) == ("证券时报网", "李在山")
+    assert a.published == bj("2019-09-26 12:11")
+
+
+def test_site_footer_and_disclaimer_do_not_win_over_a_short_article():
+    footer = "<div class='txt'>违法和不良信息举报电话：010-85650899 客服电话：010-85650688 传真：010-85650844。本站郑重声明：所载文章、数据仅供参考，投资有风险，选择需谨慎。Copyright©和讯网 版权所有，复制必究。</div>"
+    statement = "<div class='statement'>【免责声明】本文仅代表作者本人观点，与本网无关。本网站对文中陈述、观点判断保持中立，不对所包含内容的准确性、可靠性或完整性提供任何明示或暗示的保证。请读者仅作参考，并请自行承担全部责任。</div>"
+    article = "<div class='art_contextBox'><p>据财联社9月26日消息，今日从交通运输部新闻发布会获悉，目前京津冀交通一体化建设各项工作取得积极成效，下一步将着力打造三地综合立体交通网络。</p></div>"
+    a = extract_article(
+        page(f"<h1>交通运输部：着力打造京津冀区域综合立体交通网络</h1>{article}{statement}{footer}"),
+        url="https://x.cn/a",
+    )
+    assert (
+        a.content_text.startswith("据财联社")
+        and "免责声明" not in a.content_text
+        and "举报电话" not in a.content_text
+    )
+
+
+def test_stray_closing_html_tag_does_not_cut_the_page():
+    html = page(f"<h1>测试文章标题</h1></body></html><div id='zoom'>{PARAGRAPHS}</div>")
+    assert "这是第5段" in extract_article(html, url="https://x.cn/a").content_text
