@@ -621,14 +621,18 @@ _NEGATIVE = re.compile(
 _POSITIVE = re.compile(
     r"article|content|\bbody|main|\btext|entry|post|story|detail|zoom|TRS_|artic|\bcon\b|cont\b", re.I
 )
-_RELATED_WORDS = r"相关阅读|相关新闻|相关链接|相关文章|相关推荐|延伸阅读|推荐阅读|热点推荐|热门推荐|你可能会?喜欢|猜你喜欢"
+_RELATED_WORDS = (
+    r"相关阅读|相关新闻|相关链接|相关文章|相关推荐|延伸阅读|推荐阅读|热点推荐|热门推荐|你可能会?喜欢|猜你喜欢"
+)
 _BOILERPLATE = re.compile(
     r"^[\s【\[(（]*(?:打印|关闭|打印本页|关闭窗口|打印此文|关闭本页|返回顶部|分享到|分享|收藏|字号|纠错|扫一扫|扫码阅读全文|"
     r"大\s*中\s*小|【?\s*大\s*】?\s*【?\s*中\s*】?\s*【?\s*小|上一篇|下一篇|" + _RELATED_WORDS + r"|责任编辑)"
 )
 _RELATED = re.compile(r"^[\s【\[(（]*(?:" + _RELATED_WORDS + r")")
 # 免责声明 / 特别声明 / Notice: the platform's, not the article's; 图片来自网络，如有侵权，请联系删除
-_DISCLAIMER = re.compile(r"^[【\[]?(?:特别声明|免责声明|郑重声明|声明|Notice|Disclaimer)[】\]]?\s*[：:]|如有侵权", re.I)
+_DISCLAIMER = re.compile(
+    r"^[【\[]?(?:特别声明|免责声明|郑重声明|声明|Notice|Disclaimer)[】\]]?\s*[：:]|如有侵权", re.I
+)
 # the date / 来源 / 作者 line under a headline, when the body holds it
 _META_LINE = re.compile(r"来源|作者|编辑|发布|浏览|点击|阅读|字号")
 _DATE_IN_LINE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}")
@@ -639,7 +643,9 @@ _NOT_ARTICLE = re.compile(
     r"related|relate|recommend|comment|share|sharing|xgxw|xgwz|tuijian|sidebar|breadcrumb", re.I
 )
 # A paragraph that says this is the site's footer: it scores nothing, however much punctuation it has.
-_SITE_FOOTER = re.compile(r"版权所有|Copyright|免责声明|郑重声明|ICP[备证]|公网安备|违法和不良信息举报|举报电话|客服电话", re.I)
+_SITE_FOOTER = re.compile(
+    r"版权所有|Copyright|免责声明|郑重声明|ICP[备证]|公网安备|违法和不良信息举报|举报电话|客服电话", re.I
+)
 _PUNCT = re.compile(r"[,，。、；;！!？?：:]")
 _LEAF = {"p", "pre", "td", "blockquote", "li", "dd", "h2", "h3", "h4", "div", "section", "article", "span", "font"}  # fmt: skip
 _INLINE = {"a", "b", "strong", "em", "i", "u", "span", "font", "img", "br", "sup", "sub", "small", "big", "label"}  # fmt: skip
@@ -850,7 +856,12 @@ def clean_body(node: etree._Element, headline: str | None = None) -> etree._Elem
             (len(text) <= 40 and _BOILERPLATE.match(text) and el.tag not in ("p", "br"))
             or (el.tag in ("ul", "ol", "dl", "table", "div") and _is_link_list(el, text))
             or (len(text) <= 300 and _DISCLAIMER.search(text))
-            or (len(text) <= 100 and _META_LINE.search(text) and _DATE_IN_LINE.search(text) and not _SENTENCE_END.search(text))
+            or (
+                len(text) <= 100
+                and _META_LINE.search(text)
+                and _DATE_IN_LINE.search(text)
+                and not _SENTENCE_END.search(text)
+            )
         ):
             if len(text) <= 40 and _RELATED.match(text):
                 _drop_related(el)
