@@ -4,7 +4,7 @@ syndication check                      validate the config; every problem with f
 syndication db upgrade | current       migrations
 syndication run [--once]               all in one: worker + beat + web (embedded broker if none)
 syndication worker | beat | web        roles for a deployment
-syndication feed CHANNEL --format rss  print a channel's current feed
+syndication feed CHANNEL --format rss  print a channel's current feed (rss, atom or json)
 syndication sources                    every source's fetch state
 """
 
@@ -349,9 +349,8 @@ def run(ctx: Context, once: bool, timeout: float, concurrency: int) -> None:
             where = "embedded broker " + broker_url if broker else broker_url
             click.echo(f"syndication {__version__}: worker and beat on {where}; logs in {log_dir}")
             for ch in config.channels:
-                click.echo(
-                    f"  {ch.id}: {settings.base_url}/feeds/{ch.id}.rss  {settings.base_url}/feeds/{ch.id}.atom"
-                )
+                feeds = f"{settings.base_url}/feeds/{ch.id}"
+                click.echo(f"  {ch.id}: {feeds}.rss  {feeds}.atom  {feeds}.json")
             click.echo(f"serving on {settings.base_url}/ (Ctrl-C to stop)")
             serve_web(rt)
     finally:
@@ -517,7 +516,7 @@ def _summary(rt: Runtime, started: datetime) -> dict[str, Any]:
 
 @main.command()
 @click.argument("channel")
-@click.option("--format", "fmt", type=click.Choice(["rss", "atom"]), default="rss", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["rss", "atom", "json"]), default="rss", show_default=True)
 @click.pass_obj
 def feed(ctx: Context, channel: str, fmt: str) -> None:
     """Print CHANNEL's current feed to stdout."""

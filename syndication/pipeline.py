@@ -4,7 +4,8 @@
     poll(source_id)      fetch (conditional GET) -> parse -> store a Poll row   -> ingest(poll_id)
     ingest(poll_id)      normalize -> sanitize (last, inside normalize) -> dedupe -> store, one
                          transaction under the ingest lock -> channels marked dirty, Delivery rows
-    render(channel_id)   published items -> RSS + Atom bytes + ETags stored (only when items change)
+    render(channel_id)   published items -> RSS + Atom + JSON Feed bytes + ETags stored (only when
+                         items change)
     deliver(delivery_id) frozen payload -> signed POST -> sent | retry later | dead
 
 Each returns what to enqueue next; the caller enqueues it after the transaction has committed.
@@ -31,7 +32,7 @@ from syndication.parse.feed import parse_feed
 from syndication.process.attribution import render_attribution
 from syndication.process.normalize import normalize_item
 from syndication.publish import webhooks
-from syndication.publish.feeds import render_atom, render_rss
+from syndication.publish.feeds import render_atom, render_json, render_rss
 from syndication.runtime import Runtime, utcnow
 from syndication.storage import repo
 from syndication.storage.db import transaction
@@ -362,9 +363,11 @@ def _channel_fingerprint(channel: ChannelConfig, config: Config, articles: Seque
     return h.hexdigest()
 
 
-def feed_urls(rt: Runtime, channel_id: str) -> tuple[str, str, str]:
+def feed_urls(rt: Runtime, channel_id: str) -> tuple[str, str, str, str]:
+    """The site's URL, then the channel's RSS, Atom and JSON Feed URLs (their self links)."""
     base = rt.settings.base_url
-    return base + "/", f"{base}/feeds/{channel_id}.rss", f"{base}/feeds/{channel_id}.atom"
+    feeds = f"{base}/feeds/{channel_id}"
+    return base + "/", f"{feeds}.rss", f"{feeds}.atom", f"{feeds}.json"
 
 
 def render(rt: Runtime, channel_id: str, *, now: Clock = utcnow) -> bool:
@@ -381,7 +384,7 @@ def render(rt: Runtime, channel_id: str, *, now: Clock = utcnow) -> bool:
             sources = None if "*" in channel.sources else list(channel.sources)
             articles = repo.channel_articles(s, sources, channel.limit)
         fingerprint = _channel_fingerprint(channel, rt.config, articles) if channel else ""
-        unchanged = row.items_hash == fingerprint and row.rss is not None
+        unchanged = row.items_hash == fingerprint and row.rss is not None and row.json is not None
         error = None
         try:
             items = published_items(s, rt.config, channel, articles) if channel and not unchanged else []
@@ -389,19 +392,21 @@ def render(rt: Runtime, channel_id: str, *, now: Clock = utcnow) -> bool:
             error, items = f"{type(e).__name__}: {e}", []
             log.error("render failed", extra={"channel_id": channel_id, "error": error})
     at = now()
-    rss = atom = None
+    rss = atom = json = None
     if channel is not None and not unchanged and error is None:
-        site, rss_url, atom_url = feed_urls(rt, channel_id)
+        site, rss_url, atom_url, json_url = feed_urls(rt, channel_id)
         rss = render_rss(channel, items, site_url=site, feed_url=rss_url, updated=at)
         atom = render_atom(channel, items, site_url=site, feed_url=atom_url, updated=at)
+        json = render_json(channel, items, site_url=site, feed_url=json_url, updated=at)
     with transaction(rt.sessions) as s:
         row = s.get_one(ChannelFeedRow, channel_id)
         if not unchanged:
             row.error = error
-        if rss is not None and atom is not None:
-            row.rss, row.atom = rss, atom
+        if rss is not None and atom is not None and json is not None:
+            row.rss, row.atom, row.json = rss, atom, json
             row.rss_etag = '"' + hashlib.sha256(rss).hexdigest()[:32] + '"'
             row.atom_etag = '"' + hashlib.sha256(atom).hexdigest()[:32] + '"'
+            row.json_etag = '"' + hashlib.sha256(json).hexdigest()[:32] + '"'
             row.items_hash, row.item_count = fingerprint, len(items)
             row.content_changed_at, row.rendered_at = at, at
         if row.dirty_since == marked:

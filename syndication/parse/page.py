@@ -668,6 +668,22 @@ def _link_density(el: etree._Element) -> float:
     return min(1.0, links / text)
 
 
+def _text_sizes(scope: etree._Element) -> dict[etree._Element, tuple[int, int]]:
+    """(characters, characters inside links) of every element under ``scope``, whitespace not counted,
+    in one walk: what :func:`_link_density` computes for one element, for all of them."""
+    sizes: dict[etree._Element, tuple[int, int]] = {}
+    for _, el in etree.iterwalk(scope, events=("end",)):
+        total = len(_SPACES.sub("", el.text or "")) if isinstance(el.tag, str) else 0
+        links = 0
+        for child in el:
+            child_total, child_links = sizes.get(child, (0, 0))
+            tail = len(_SPACES.sub("", child.tail or ""))
+            total += child_total + tail
+            links += child_links
+        sizes[el] = (total, total if el.tag == "a" else links)
+    return sizes
+
+
 def _own_text(el: etree._Element) -> str:
     """Text of ``el`` outside its block children (inline children's text included)."""
     parts = [el.text or ""]
@@ -719,10 +735,16 @@ def find_main_body(
             scores[anc] += score / (1, 2, 6, 9, 12)[level]
     if not scores:
         return None
-    ranked = sorted(((s * (1 - _link_density(el)), el) for el, s in scores.items()), key=lambda p: -p[0])
+    sizes = _text_sizes(scope if within is not None else root)
+
+    def density(el: etree._Element) -> float:
+        total, links = sizes.get(el, (0, 0))
+        return min(1.0, links / total) if total else 1.0
+
+    ranked = sorted(((s * (1 - density(el)), el) for el, s in scores.items()), key=lambda p: -p[0])
     usable = [
         (s, el) for s, el in ranked[:20]
-        if len(re.sub(r"\s+", "", "".join(el.itertext()))) >= _MIN_BODY_CHARS and _link_density(el) <= 0.5
+        if sizes.get(el, (0, 0))[0] >= _MIN_BODY_CHARS and density(el) <= 0.5
     ]  # fmt: skip
     if not usable:
         return None

@@ -1,13 +1,15 @@
-"""Render a channel's published items as RSS 2.0 or Atom 1.0 bytes (with feedgen).
+"""Render a channel's published items as RSS 2.0 or Atom 1.0 bytes (with feedgen) or JSON Feed 1.1.
 
     render_feed(fmt, channel, items, site_url=, feed_url=, updated=) -> bytes
         "rss"  -> render_rss    RSS 2.0 + atom:link rel=self + content/dc/syn namespaces
         "atom" -> render_atom   Atom 1.0 (RFC 4287) + dc/syn namespaces
+        "json" -> render_json   JSON Feed 1.1 (https://jsonfeed.org/version/1.1) + ``_syndication``
 
 The functions are pure: same arguments, byte-identical output. feedgen stamps ``now()`` into a new
 feed's ``updated``/``lastBuildDate`` and into each new entry's ``updated``; every one of those is set
 explicitly here from the arguments, so no clock is read. ``updated`` is the time the channel's content
 last changed (the caller knows it), which makes the bytes, and so the ETag, change only with content.
+(JSON Feed has no feed-level time, so ``render_json`` takes ``updated`` only to share the signature.)
 
 Items are ordered newest first (``published_at`` desc, then ``article_id`` desc) and cut to
 ``channel.limit`` (the caller may have cut already; this cuts again). All times are written in UTC.
@@ -32,6 +34,14 @@ Where each field of a :class:`~syndication.models.PublishedItem` goes:
     provenance (all)       <syn:provenance>                            <syn:provenance>
     =====================  ==========================================  ==========================================
 
+and in JSON Feed 1.1: guid ``id``, title ``title``, link ``url``, attribution_html ``content_html``,
+attribution_text ``content_text``, summary ``summary``, published_at ``date_published``, updated_at
+``date_modified`` (RFC 3339, UTC with ``Z``), provenance.author ``authors: [{"name"}]`` (left out when
+unknown), categories ``tags``, attachments ``attachments: [{"url", "mime_type", "title",
+"size_in_bytes"}]`` (each), provenance (all) ``_syndication`` (see below). The feed's ``title``,
+``description`` and ``language`` are those of RSS and Atom; ``home_page_url`` is the site,
+``feed_url`` the JSON feed's own URL (as the RSS/Atom self links).
+
 Choices:
 
 * The content is the *attributed* item (header, body, 原文链接, 免责声明), never the bare body, so no reader
@@ -50,7 +60,13 @@ Choices:
   ``length`` are optional there (RFC 4287 4.2.7), so an unknown one is left out rather than made up.
   Every attachment is also listed in the attributed HTML (the channel template).
 * Characters XML 1.0 cannot carry (C0 controls other than tab/newline/CR, U+FFFE, U+FFFF, lone
-  surrogates) are dropped from every string, so hostile input cannot make lxml raise.
+  surrogates) are dropped from every string, so hostile input cannot make lxml raise. The JSON feed
+  drops them too: every format then carries the same text, and a lone surrogate cannot be encoded
+  as UTF-8 anyway.
+* JSON Feed is built by hand (feedgen writes no JSON Feed): a dict in a fixed key order, dumped
+  compact, UTF-8 (not ``\\u`` escapes). An attachment's ``mime_type`` is required there, so an unknown
+  one is written ``application/octet-stream`` (as the RSS enclosure's ``type``); an unknown title or
+  size is left out, and so are empty ``summary``, ``tags`` and ``attachments``.
 
 The provenance namespace, ``PROVENANCE_NS`` (prefix ``syn``), is stable: change the ``/1`` only for an
 incompatible change. Its element names are the keys of the webhook payload's ``data.provenance``, and
@@ -68,10 +84,22 @@ its times are ISO 8601 UTC with ``Z``, as in the webhook payload::
 
 feedparser exposes these as ``entry.syn_publisher`` etc. but flattens repeated elements (it keeps one
 ``syn_also_at``); read the list with an XML parser, or take it from the webhook payload.
+
+The JSON feed carries the same record as each item's ``_syndication`` extension object (JSON Feed
+1.1: custom keys start with ``_`` and readers ignore what they do not know): exactly the webhook
+payload's ``data.provenance`` (``webhooks.provenance_json``: every key present, unknown values
+``null``), plus ``about`` = ``PROVENANCE_NS`` as the spec suggests for extensions::
+
+    "_syndication": {"about": "https://github.com/syndication/syndication/ns/provenance/1",
+                     "original_url": "...", "publisher": "...", "author": null,
+                     "published_at": "2023-12-01T00:30:00Z", "source_id": "spp",
+                     "source_name": "最高人民检察院", "also_at": [{"source_id", "source_name", "url",
+                                                                  "seen_at", "published_at"}]}
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -83,19 +111,24 @@ from lxml import etree
 
 from syndication import __version__
 from syndication.models import Attachment, ChannelConfig, Provenance, PublishedItem
+from syndication.publish.webhooks import attachment_json, provenance_json
 
 __all__ = [
     "FEED_MEDIA_TYPES",
+    "JSON_FEED_VERSION",
     "PROVENANCE_NS",
     "render_atom",
     "render_feed",
+    "render_json",
     "render_rss",
 ]
 
 FEED_MEDIA_TYPES: dict[str, str] = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
 }
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 PROVENANCE_NS = "https://github.com/syndication/syndication/ns/provenance/1"
 PROVENANCE_PREFIX = "syn"
@@ -119,11 +152,13 @@ def render_feed(
     feed_url: str,
     updated: datetime,
 ) -> bytes:
-    """Render ``items`` as the feed format ``fmt`` ("rss" or "atom"); ValueError for any other."""
+    """Render ``items`` as the feed format ``fmt`` ("rss", "atom" or "json"); ValueError for any other."""
     if fmt == "rss":
         return render_rss(channel, items, site_url=site_url, feed_url=feed_url, updated=updated)
     if fmt == "atom":
         return render_atom(channel, items, site_url=site_url, feed_url=feed_url, updated=updated)
+    if fmt == "json":
+        return render_json(channel, items, site_url=site_url, feed_url=feed_url, updated=updated)
     raise ValueError(f"unknown feed format {fmt!r}; expected one of {sorted(FEED_MEDIA_TYPES)}")
 
 
@@ -187,7 +222,71 @@ def render_atom(
     return bytes(fg.atom_str(pretty=False, encoding="UTF-8", xml_declaration=True))
 
 
-# --- the parts both formats share -------------------------------------------------------------------
+def render_json(
+    channel: ChannelConfig,
+    items: Sequence[PublishedItem],
+    *,
+    site_url: str,
+    feed_url: str,
+    updated: datetime,
+) -> bytes:
+    """JSON Feed 1.1 bytes (UTF-8, compact) for ``channel`` holding ``items``. ``updated`` is only
+    checked (tz-aware): JSON Feed has no feed-level time."""
+    _utc(updated)
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": _channel_title(channel),
+        "home_page_url": _x(site_url),
+        "feed_url": _x(feed_url),
+        "description": _channel_description(channel),
+    }
+    if language := _LANGUAGES.get(channel.template):
+        feed["language"] = language
+    feed["items"] = [_json_item(item) for item in _newest_first(items, channel.limit)]
+    text = json.dumps(feed, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8")
+
+
+def _json_item(item: PublishedItem) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": _x(item.guid)}
+    if item.link:
+        out["url"] = _x(item.link)
+    out["title"] = _title(item)
+    out["content_html"] = _x(item.attribution_html)
+    out["content_text"] = _x(item.attribution_text)
+    if item.summary:
+        out["summary"] = _x(item.summary)
+    out["date_published"] = _iso(item.published_at)
+    out["date_modified"] = _iso(item.updated_at)
+    if author := _known_author(item):  # unknown stays unknown (no 佚名 / Anonymous, as in syn:provenance)
+        out["authors"] = [{"name": author}]
+    if tags := _tags(item):
+        out["tags"] = tags
+    if item.attachments:
+        out["attachments"] = [_json_attachment(a) for a in item.attachments]
+    out["_syndication"] = {"about": PROVENANCE_NS, **_json_strings(provenance_json(item.provenance))}
+    return out
+
+
+def _json_attachment(a: Attachment) -> dict[str, Any]:
+    """The webhook's attachment object without its nulls; ``mime_type`` is required by JSON Feed."""
+    out = {k: v for k, v in _json_strings(attachment_json(a)).items() if v is not None and v != ""}
+    out["mime_type"] = out.get("mime_type") or UNKNOWN_MIME_TYPE
+    return out
+
+
+def _json_strings(value: Any) -> Any:
+    """``value`` (dicts, lists, scalars) with :func:`_x` applied to every string."""
+    if isinstance(value, str):
+        return _x(value)
+    if isinstance(value, dict):
+        return {k: _json_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_strings(v) for v in value]
+    return value
+
+
+# --- the parts the formats share ------------------------------------------------------------------
 
 
 def _feed(channel: ChannelConfig, *, site_url: str, feed_url: str, updated: datetime, fmt: str) -> Any:
@@ -195,8 +294,8 @@ def _feed(channel: ChannelConfig, *, site_url: str, feed_url: str, updated: date
     fg.load_extension("dc")
     fg.register_extension(PROVENANCE_PREFIX, _ProvenanceFeedExtension, _ProvenanceEntryExtension)
     fg.id(_x(feed_url))  # Atom id: must be globally unique and permanent; the feed's URL is both
-    fg.title(_x(channel.title) or channel.id)
-    fg.description(_x(channel.description) or _x(channel.title) or channel.id)  # also atom:subtitle
+    fg.title(_channel_title(channel))
+    fg.description(_channel_description(channel))  # also atom:subtitle
     # feedgen uses the *last* link as RSS <link>, so the self link goes first.
     fg.link(href=_x(feed_url), rel="self", type=FEED_MEDIA_TYPES[fmt].split(";")[0])
     fg.link(href=_x(site_url), rel="alternate")
@@ -210,9 +309,8 @@ def _feed(channel: ChannelConfig, *, site_url: str, feed_url: str, updated: date
 
 def _common(fe: Any, item: PublishedItem) -> None:
     prov = item.provenance
-    for term in dict.fromkeys(_x(c) for c in item.categories):  # de-duplicated, order kept
-        if term.strip():
-            fe.category(term=term)
+    for term in _tags(item):
+        fe.category(term=term)
     original = prov.original_url or item.link
     if original and prov.publisher:
         fe.source(url=_x(original), title=_x(prov.publisher))
@@ -231,8 +329,25 @@ def _title(item: PublishedItem) -> str:
 
 
 def _author(item: PublishedItem) -> str:
-    author = _x(item.provenance.author or "").strip()
-    return author or _ANONYMOUS.get(item.template, _ANONYMOUS["en"])
+    return _known_author(item) or _ANONYMOUS.get(item.template, _ANONYMOUS["en"])
+
+
+def _known_author(item: PublishedItem) -> str:
+    """The author's name, or "" when unknown."""
+    return _x(item.provenance.author or "").strip()
+
+
+def _tags(item: PublishedItem) -> list[str]:
+    """The categories, cleaned, de-duplicated (order kept), blank ones left out."""
+    return [term for term in dict.fromkeys(_x(c) for c in item.categories) if term.strip()]
+
+
+def _channel_title(channel: ChannelConfig) -> str:
+    return _x(channel.title) or channel.id
+
+
+def _channel_description(channel: ChannelConfig) -> str:
+    return _x(channel.description) or _channel_title(channel)
 
 
 def _x(text: str) -> str:

@@ -58,11 +58,13 @@ from syndication.models import Attachment, Provenance, PublishedItem, Sighting
 __all__ = [
     "EVENT_PUBLISHED",
     "SECRET_PREFIX",
+    "attachment_json",
     "build_payload",
     "encode_payload",
     "new_message_id",
     "new_secret",
     "post",
+    "provenance_json",
     "retry_delay",
     "secret_key",
     "sign",
@@ -199,10 +201,10 @@ def build_payload(
             "content_html": item.content_html,
             "content_text": item.content_text,
             "categories": list(item.categories),
-            "attachments": [_attachment(a) for a in item.attachments],
+            "attachments": [attachment_json(a) for a in item.attachments],
             "published_at": _iso(item.published_at),
             "updated_at": _iso(item.updated_at),
-            "provenance": _provenance(item.provenance),
+            "provenance": provenance_json(item.provenance),
             "attribution": {
                 "template": item.template,
                 "html": item.attribution_html,
@@ -219,12 +221,14 @@ def encode_payload(payload: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def _attachment(a: Attachment) -> dict[str, Any]:
-    """The names of JSON Feed 1.1's attachments, but ``mime_type`` is null when unknown."""
+def attachment_json(a: Attachment) -> dict[str, Any]:
+    """``data.attachments[]``: the names of JSON Feed 1.1's attachments, but ``mime_type`` is null when
+    unknown (the JSON feed, ``publish.feeds.render_json``, leaves unknowns out instead)."""
     return {"url": a.url, "title": a.title, "mime_type": a.mime_type, "size_in_bytes": a.length}
 
 
-def _provenance(prov: Provenance) -> dict[str, Any]:
+def provenance_json(prov: Provenance) -> dict[str, Any]:
+    """``data.provenance``; also the JSON feed's ``_syndication`` extension (``publish.feeds``)."""
     return {
         "original_url": prov.original_url,
         "publisher": prov.publisher,

@@ -4,7 +4,7 @@
     polls           one row per poll: status, timing, error, the raw items for ingest (work unit)
     articles        one row per article, whatever number of places it was seen at
     sightings       each place an article was seen: (source_id, item_key) is the natural key
-    channel_feeds   a channel's rendered RSS and Atom bytes with ETags; ``dirty_since`` = rebuild due
+    channel_feeds   a channel's rendered RSS, Atom and JSON Feed bytes with ETags; ``dirty_since`` = rebuild due
     deliveries      one row per (webhook, article, event): state, attempts, next attempt, dead letter
 
 Alembic migrations in ``storage/migrations`` create exactly this; a test compares the two.
@@ -183,8 +183,10 @@ class ChannelFeedRow(Base):
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     rss: Mapped[bytes | None] = mapped_column(LargeBinary)
     atom: Mapped[bytes | None] = mapped_column(LargeBinary)
+    json: Mapped[bytes | None] = mapped_column(LargeBinary)  # JSON Feed 1.1
     rss_etag: Mapped[str | None] = mapped_column(String(80))
     atom_etag: Mapped[str | None] = mapped_column(String(80))
+    json_etag: Mapped[str | None] = mapped_column(String(80))
     content_changed_at: Mapped[datetime | None]  # Last-Modified
     rendered_at: Mapped[datetime | None]
     dirty_since: Mapped[datetime | None] = mapped_column(index=True)

@@ -81,7 +81,8 @@ def create_app(rt: Runtime) -> FastAPI:
     def index() -> str:
         rows = "".join(
             f'<li>{escape(c.title)} ({escape(c.id)}): <a href="/feeds/{escape(c.id)}.rss">RSS</a> · '
-            f'<a href="/feeds/{escape(c.id)}.atom">Atom</a></li>'
+            f'<a href="/feeds/{escape(c.id)}.atom">Atom</a> · '
+            f'<a href="/feeds/{escape(c.id)}.json">JSON Feed</a></li>'
             for c in rt.config.channels
         )
         return (

@@ -1,11 +1,12 @@
 """`syndication run --once` end to end, as a user runs it: a real Celery worker on real Redis, SQLite and
 PostgreSQL, feeds served from 127.0.0.1 (real corpus feeds and fixtures), a webhook receiver that fails
-the first attempts. Checks every entry once in RSS and Atom with its attribution, every article
+the first attempts. Checks every entry once in RSS, Atom and JSON Feed with its attribution, every article
 delivered once with a valid signature, and a second run that only sends conditional requests."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -182,6 +183,16 @@ def test_once_end_to_end(
     assert "作者：戴小巍" in hubei.description and "来源：最高人民检察院" in hubei.description
     special = by_link["https://www.spp.gov.cn/spp/a/2.shtml"]
     assert "来源：检察日报" in special.description  # the item's own publisher wins over the source name
+
+    json_feed = json.loads(d.run("feed", "news", "--format", "json").stdout)
+    assert json_feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert [i["id"] for i in json_feed["items"]] == [e.id for e in rss.entries]  # same items, same order
+    (hubei_json,) = [i for i in json_feed["items"] if i.get("url") == hubei.link]
+    assert hubei_json["title"] == hubei.title
+    assert hubei_json["content_html"].strip() == hubei.description.strip()  # the RSS item's body
+    assert "原文链接：" in hubei_json["content_text"] and hubei_json["authors"] == [{"name": "戴小巍"}]
+    assert hubei_json["date_published"] == "2023-12-01T00:30:00Z"  # 08:30 Beijing time
+    assert [s["source_id"] for s in hubei_json["_syndication"]["also_at"]] == ["reprint"]
     assert any(
         "\u4e00" <= ch <= "\u9fff" for e in rss.entries for ch in e.title if e.link and "acn" in e.link
     )

@@ -1,6 +1,6 @@
 """Attachments end to end: feed enclosures and JSON Feed attachments parsed, normalized, stored (SQLite
-and PostgreSQL), and published in RSS (<enclosure>), Atom (<link rel="enclosure">), the webhook payload
-and the attributed HTML/text of the channel templates."""
+and PostgreSQL), and published in RSS (<enclosure>), Atom (<link rel="enclosure">), JSON Feed
+(attachments), the webhook payload and the attributed HTML/text of the channel templates."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from syndication.parse.page import ExtractedArticle
 from syndication.process.attachments import attachment, parse_length
 from syndication.process.attribution import render_attribution
 from syndication.process.normalize import MAX_ATTACHMENTS, normalize_item
-from syndication.publish.feeds import render_atom, render_rss
+from syndication.publish.feeds import render_atom, render_json, render_rss
 from syndication.publish.webhooks import build_payload, encode_payload
 from syndication.runtime import Runtime
 from syndication.storage import repo
@@ -354,10 +354,11 @@ def test_attachments_round_trip_through_storage_and_an_added_one_updates_the_art
     assert pipeline.render(rt, "all", now=lambda: later)
     with transaction(rt.sessions, write=False) as s:
         row = s.get_one(ChannelFeedRow, "all")
-        rss_bytes, atom_bytes = row.rss, row.atom
-    assert rss_bytes is not None and atom_bytes is not None
+        rss_bytes, atom_bytes, json_bytes = row.rss, row.atom, row.json
+    assert rss_bytes is not None and atom_bytes is not None and json_bytes is not None
     assert [e.href for e in feedparser.parse(rss_bytes).entries[0].enclosures] == [PDF.url]
     assert [e.href for e in feedparser.parse(atom_bytes).entries[0].enclosures] == [PDF.url, XLS.url]
+    assert [a["url"] for a in json.loads(json_bytes)["items"][0]["attachments"]] == [PDF.url, XLS.url]
 
 
 # ---------------------------------------------------------------- RSS and Atom
@@ -365,7 +366,7 @@ def test_attachments_round_trip_through_storage_and_an_added_one_updates_the_art
 
 def _render(fmt: str, attachments: tuple[Attachment, ...]) -> bytes:
     item = replace(make_item(1, 1), attachments=attachments)
-    render = render_rss if fmt == "rss" else render_atom
+    render = {"rss": render_rss, "atom": render_atom, "json": render_json}[fmt]
     return render(CHANNEL, [item, make_item(2, 2)], site_url=SITE, feed_url=SITE + "f", updated=UPDATED)
 
 
@@ -405,6 +406,20 @@ def test_atom_has_an_enclosure_link_for_each_attachment() -> None:
         },
         {"rel": "enclosure", "href": XLS.url},  # unknown type and length are left out (RFC 4287)
     ]
+
+
+def test_json_feed_lists_each_attachment_with_a_mime_type() -> None:
+    items = json.loads(_render("json", (PDF, XLS)))["items"]
+    by_id = {i["id"]: i for i in items}
+    assert by_id["urn:syndication:article:1"]["attachments"] == [
+        {"url": PDF.url, "title": "附件1：名单.pdf", "mime_type": "application/pdf", "size_in_bytes": 52431},
+        # mime_type is required by JSON Feed 1.1: unknown -> application/octet-stream; the rest left out
+        {"url": XLS.url, "mime_type": "application/octet-stream"},
+    ]
+    assert "attachments" not in by_id["urn:syndication:article:2"]
+    empty_title = Attachment(XLS.url, "", "application/vnd.ms-excel", 0)
+    (att,) = json.loads(_render("json", (empty_title,)))["items"][1]["attachments"]
+    assert att == {"url": XLS.url, "mime_type": "application/vnd.ms-excel", "size_in_bytes": 0}
 
 
 # ---------------------------------------------------------------- webhook payload

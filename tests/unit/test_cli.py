@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,18 @@ def test_feed_of_an_unknown_channel(runner: CliRunner, tmp_path: Path) -> None:
     assert out.exit_code != 0 and "no channel 'nope'" in out.output and "news" in out.output
     out = runner.invoke(main, ["--config", str(path), "feed", "news", "--format", "atom"])
     assert out.exit_code == 0 and "<feed" in out.output and "检察要闻" in out.output
+
+
+def test_feed_as_json_prints_a_json_feed(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "ok.toml", GOOD)
+    assert runner.invoke(main, ["--config", str(path), "db", "upgrade"]).exit_code == 0
+    out = runner.invoke(main, ["--config", str(path), "feed", "news", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert "检察要闻".encode() in out.stdout_bytes  # UTF-8, not \\u escapes
+    doc = json.loads(out.stdout_bytes)
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert doc["title"] == "检察要闻"
+    assert doc["feed_url"].endswith("/feeds/news.json")
+    assert doc["items"] == []  # nothing polled yet: an empty, valid feed
+    out = runner.invoke(main, ["--config", str(path), "feed", "news", "--format", "yaml"])
+    assert out.exit_code != 0 and "'json'" in out.output

@@ -259,10 +259,12 @@ def test_render_stores_feeds_and_etags_and_changes_only_with_content(
     assert poll_and_ingest(rt, "a", clock) is not None
     assert pipeline.render(rt, "all", now=clock) is True
     first = _feed_row(rt)
-    assert first.rss and first.atom
+    assert first.rss and first.atom and first.json
     assert b"<rss" in first.rss and "公告 1".encode() in first.rss
     assert b"http://www.w3.org/2005/Atom" in first.atom and "公告 1".encode() in first.atom
+    assert b"https://jsonfeed.org/version/1.1" in first.json and "公告 1".encode() in first.json
     assert first.rss_etag and first.atom_etag and first.rss_etag != first.atom_etag
+    assert first.json_etag and first.json_etag not in (first.rss_etag, first.atom_etag)
     assert first.rss_etag.startswith('"') and first.rss_etag.endswith('"')
     assert (first.item_count, first.content_changed_at, first.dirty_since) == (1, T0, None)
 
@@ -272,11 +274,13 @@ def test_render_stores_feeds_and_etags_and_changes_only_with_content(
         repo.mark_channels_dirty(s, ["all"], clock.at)
     assert pipeline.render(rt, "all", now=clock) is False
     same = _feed_row(rt)
-    assert (same.rss, same.atom, same.rss_etag, same.atom_etag) == (
+    assert (same.rss, same.atom, same.json, same.rss_etag, same.atom_etag, same.json_etag) == (
         first.rss,
         first.atom,
+        first.json,
         first.rss_etag,
         first.atom_etag,
+        first.json_etag,
     )
     assert same.content_changed_at == T0 and same.dirty_since is None
 
@@ -293,9 +297,10 @@ def test_render_stores_feeds_and_etags_and_changes_only_with_content(
     assert _feed_row(rt).dirty_since == clock.at
     assert pipeline.render(rt, "all", now=clock) is True
     new = _feed_row(rt)
-    assert new.rss != first.rss and new.atom != first.atom
+    assert new.rss != first.rss and new.atom != first.atom and new.json != first.json
     assert new.rss_etag != first.rss_etag and new.atom_etag != first.atom_etag
-    assert "公告 2".encode() in new.rss and "公告 2".encode() in new.atom
+    assert new.json_etag != first.json_etag
+    assert "公告 2".encode() in new.rss and "公告 2".encode() in new.atom and "公告 2".encode() in new.json
     assert new.item_count == 2 and new.content_changed_at == clock.at
 
 

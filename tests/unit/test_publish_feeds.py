@@ -1,9 +1,13 @@
-"""publish.feeds: RSS/Atom rendering, read back with feedparser and lxml."""
+"""publish.feeds: RSS/Atom rendering, read back with feedparser and lxml; JSON Feed 1.1, read back with
+json and checked against the 1.1 spec's structure."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import dateutil.tz
 import feedparser
@@ -11,7 +15,15 @@ import pytest
 from lxml import etree
 
 from syndication.models import ChannelConfig, Provenance, PublishedItem, Sighting
-from syndication.publish.feeds import FEED_MEDIA_TYPES, PROVENANCE_NS, render_atom, render_feed, render_rss
+from syndication.publish.feeds import (
+    FEED_MEDIA_TYPES,
+    PROVENANCE_NS,
+    render_atom,
+    render_feed,
+    render_json,
+    render_rss,
+)
+from syndication.publish.webhooks import build_payload
 
 BEIJING = timezone(timedelta(hours=8))
 SITE = "http://127.0.0.1:8000/"
@@ -297,8 +309,8 @@ def test_render_rss_and_render_atom_match_render_feed() -> None:
 
 
 def test_unknown_format_and_naive_times_are_rejected() -> None:
-    with pytest.raises(ValueError, match="unknown feed format 'json'"):
-        render("json")
+    with pytest.raises(ValueError, match="unknown feed format 'xml'"):
+        render("xml")
     with pytest.raises(ValueError, match="tz-aware"):
         render_feed("rss", CHANNEL, [], site_url=SITE, feed_url=SITE, updated=datetime(2023, 12, 5))
     naive = replace(make_item(1, 1), published_at=datetime(2023, 12, 1))
@@ -310,6 +322,241 @@ def test_media_types() -> None:
     assert FEED_MEDIA_TYPES == {
         "rss": "application/rss+xml; charset=utf-8",
         "atom": "application/atom+xml; charset=utf-8",
+        "json": "application/feed+json; charset=utf-8",
     }
     assert parse(render("rss")).version == "rss20"
     assert parse(render("atom")).version == "atom10"
+    assert json.loads(render("json"))["version"] == "https://jsonfeed.org/version/1.1"
+
+
+# ---------------------------------------------------------------- JSON Feed 1.1
+
+# RFC 3339 date-time: full-date "T" full-time, where the offset (Z or +hh:mm / -hh:mm) is required
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+FEED_KEYS = {
+    "version": str,
+    "title": str,
+    "home_page_url": str,
+    "feed_url": str,
+    "description": str,
+    "user_comment": str,
+    "next_url": str,
+    "icon": str,
+    "favicon": str,
+    "authors": list,
+    "language": str,
+    "expired": bool,
+    "hubs": list,
+    "items": list,
+}
+ITEM_KEYS = {
+    "id": str,
+    "url": str,
+    "external_url": str,
+    "title": str,
+    "content_html": str,
+    "content_text": str,
+    "summary": str,
+    "image": str,
+    "banner_image": str,
+    "date_published": str,
+    "date_modified": str,
+    "authors": list,
+    "tags": list,
+    "language": str,
+    "attachments": list,
+}
+ATTACHMENT_KEYS = {
+    "url": str,
+    "mime_type": str,
+    "title": str,
+    "size_in_bytes": int,
+    "duration_in_seconds": int,
+}
+
+
+def _check_keys(obj: dict[str, Any], known: dict[str, type], where: str) -> None:
+    for key, value in obj.items():
+        if key.startswith("_"):  # an extension: "_" then a letter, and an object
+            assert re.fullmatch(r"_[A-Za-z]\w*", key) and isinstance(value, dict), (where, key)
+            continue
+        assert key in known, f"{where}: {key!r} is not a JSON Feed 1.1 key"
+        expected = known[key]
+        assert isinstance(value, expected), (where, key, value)
+        assert expected is bool or not isinstance(value, bool), (where, key, value)  # bool is an int
+
+
+def check_json_feed_1_1(doc: dict[str, Any]) -> None:
+    """The structure https://jsonfeed.org/version/1.1 requires: version, title and items at the top,
+    id and content_html/content_text in each item, url and mime_type in each attachment, a name, url or
+    avatar in each author, RFC 3339 dates, every other key the spec's or an "_" extension object."""
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert isinstance(doc["title"], str) and doc["title"]
+    assert isinstance(doc["items"], list)
+    _check_keys(doc, FEED_KEYS, "feed")
+    for item in doc["items"]:
+        _check_keys(item, ITEM_KEYS, "item")
+        assert isinstance(item["id"], str) and item["id"]
+        assert isinstance(item.get("content_html"), str) or isinstance(item.get("content_text"), str)
+        for key in ("date_published", "date_modified"):
+            if key in item:
+                assert RFC3339.fullmatch(item[key]), item[key]
+        for author in item.get("authors", []):
+            assert set(author) <= {"name", "url", "avatar"} and author, author
+            assert all(isinstance(v, str) and v for v in author.values())
+        assert all(isinstance(t, str) for t in item.get("tags", []))
+        for att in item.get("attachments", []):
+            _check_keys(att, ATTACHMENT_KEYS, "attachment")
+            assert isinstance(att["url"], str) and att["url"]
+            assert isinstance(att["mime_type"], str) and "/" in att["mime_type"]
+
+
+def render_json_doc(items: list[PublishedItem] = ITEMS, channel: ChannelConfig = CHANNEL) -> dict[str, Any]:
+    doc = json.loads(render("json", items, channel).decode("utf-8"))
+    check_json_feed_1_1(doc)
+    return doc
+
+
+def test_json_feed_checker_rejects_what_the_spec_forbids() -> None:
+    """The checker above is not vacuous."""
+    good = render_json_doc()
+    for broken in (
+        {k: v for k, v in good.items() if k != "title"},
+        {**good, "version": "https://jsonfeed.org/version/1"},
+        {**good, "updated": "2023-12-05T12:00:00Z"},  # not a JSON Feed key, not an extension
+        {**good, "items": [{"id": "x", "title": "no content"}]},
+        {**good, "items": [{"id": "x", "content_text": "t", "date_published": "2023-12-05 12:00:00"}]},
+        {**good, "items": [{"id": "x", "content_text": "t", "date_published": "2023-12-05T12:00:00"}]},
+        {**good, "items": [{"id": "x", "content_text": "t", "attachments": [{"url": "https://a/b.pdf"}]}]},
+        {**good, "items": [{"id": 1, "content_text": "t"}]},
+        {**good, "items": [{"id": "x", "content_text": "t", "authors": [{}]}]},
+    ):
+        with pytest.raises((AssertionError, KeyError)):
+            check_json_feed_1_1(broken)
+
+
+def test_json_feed_metadata() -> None:
+    doc = render_json_doc()
+    assert list(doc)[:2] == ["version", "title"]
+    assert doc["title"] == "检察新闻"
+    assert doc["home_page_url"] == SITE
+    assert doc["feed_url"] == f"{SITE}feeds/news.json"
+    assert doc["description"] == "最高检转载"
+    assert doc["language"] == "zh-CN"
+    en = render_json_doc([replace(make_item(1, 1), template="en")], replace(CHANNEL, template="en"))
+    assert en["language"] == "en"
+    assert render_json_doc(channel=replace(CHANNEL, description=""))["description"] == "检察新闻"
+    assert "language" not in render_json_doc(channel=replace(CHANNEL, template="custom"))
+
+
+def test_json_feed_items_newest_first_with_the_attributed_content() -> None:
+    doc = render_json_doc()
+    assert [i["id"] for i in doc["items"]] == [f"urn:syndication:article:{n}" for n in (30, 20, 10)]
+    by_id = {i.guid: i for i in ITEMS}
+    for out in doc["items"]:
+        item = by_id[out["id"]]
+        assert out["url"] == item.link
+        assert out["title"] == item.title
+        assert out["content_html"] == item.attribution_html  # the republished body, as RSS/Atom carry
+        assert out["content_text"] == item.attribution_text
+        assert "原文链接" in out["content_html"] and "免责声明" in out["content_html"]
+        assert out["summary"] == item.summary
+        assert out["tags"] == ["检察", "人才队伍"]
+    limited = render_json_doc(channel=replace(CHANNEL, limit=2))
+    assert [i["id"] for i in limited["items"]] == ["urn:syndication:article:30", "urn:syndication:article:20"]
+
+
+def test_json_feed_dates_are_rfc3339_with_an_offset() -> None:
+    doc = render_json_doc()
+    first = doc["items"][0]
+    assert first["date_published"] == "2023-12-03T00:30:00Z"  # 08:30 Beijing
+    assert first["date_modified"] == "2023-12-03T01:30:00Z"
+    for out, item in zip(doc["items"], sorted(ITEMS, key=lambda i: -i.article_id), strict=True):
+        published = datetime.fromisoformat(out["date_published"])
+        assert published.utcoffset() is not None
+        assert published == item.published_at
+        assert datetime.fromisoformat(out["date_modified"]) == item.updated_at
+
+
+def test_json_feed_authors_only_when_known() -> None:
+    by_id = {i["id"]: i for i in render_json_doc()["items"]}
+    assert by_id["urn:syndication:article:20"]["authors"] == [{"name": "戴小巍"}]
+    assert "authors" not in by_id["urn:syndication:article:30"]  # unknown: no 佚名 placeholder
+    blank = replace(make_item(1, 1), provenance=replace(make_item(1, 1).provenance, author="  "))
+    assert "authors" not in render_json_doc([blank])["items"][0]
+
+
+def test_json_feed_provenance_extension_uses_the_webhook_names() -> None:
+    by_id = {i["id"]: i for i in render_json_doc()["items"]}
+    oldest = by_id["urn:syndication:article:10"]["_syndication"]
+    keys = "about original_url publisher author published_at source_id source_name also_at"
+    assert list(oldest) == keys.split()
+    assert oldest["about"] == PROVENANCE_NS
+    assert oldest["original_url"] == ITEMS[0].link
+    assert (oldest["publisher"], oldest["author"]) == ("中华人民共和国最高人民检察院", "戴小巍")
+    assert (oldest["source_id"], oldest["source_name"]) == ("spp", "最高人民检察院")
+    assert oldest["published_at"] == "2023-12-01T00:30:00Z"
+    also = [(s["source_id"], s["url"], s["seen_at"], s["published_at"]) for s in oldest["also_at"]]
+    assert also == [
+        ("lzfzw", "https://www.lzfzwl.org.cn/a/1.html", "2023-12-03T00:00:00Z", None),
+        ("hbjc", None, "2023-12-04T00:00:00Z", "2023-12-02T00:00:00Z"),
+    ]
+    # the same record as the webhook payload's data.provenance, for every item
+    for item in ITEMS:
+        payload = build_payload(item, channel_ids=["news"], timestamp=UPDATED)
+        extension = dict(by_id[item.guid]["_syndication"])
+        assert extension.pop("about") == PROVENANCE_NS
+        assert extension == payload["data"]["provenance"]
+    assert by_id["urn:syndication:article:30"]["_syndication"]["author"] is None  # unknown stays unknown
+
+
+def test_json_feed_is_deterministic_utf8() -> None:
+    first = render("json")
+    assert render("json") == first
+    assert render("json", list(reversed(ITEMS))) == first  # input order does not matter
+    later = render_feed(
+        "json",
+        CHANNEL,
+        ITEMS,
+        site_url=SITE,
+        feed_url=f"{SITE}feeds/news.json",
+        updated=UPDATED + timedelta(1),
+    )
+    assert later == first  # no feed-level time: the bytes change with content only
+    assert "免责声明".encode() in first and b"\\u" not in first  # UTF-8, not \u escapes
+    assert first.startswith(b'{"version":"https://jsonfeed.org/version/1.1"')
+    changed = render("json", [replace(ITEMS[0], title="改过的标题"), *ITEMS[1:]])
+    assert changed != first
+
+
+def test_json_feed_empty_channel_and_item_without_link() -> None:
+    empty = render_json_doc([])
+    assert empty["items"] == [] and empty["title"] == "检察新闻"
+    item = replace(make_item(1, 1), link=None, categories=(), summary="")
+    item = replace(item, provenance=replace(item.provenance, original_url=None))
+    (out,) = render_json_doc([item])["items"]
+    assert out["id"] == "urn:syndication:article:1"
+    assert not {"url", "tags", "summary", "attachments"} & set(out)
+    assert out["_syndication"]["original_url"] is None
+
+
+def test_json_feed_hostile_text_and_characters_xml_cannot_carry() -> None:
+    hostile = '<script>alert("x")</script> & ]]> "标\u2028题" \\ end'
+    (out,) = render_json_doc([make_item(1, 1, title=hostile)])["items"]
+    assert out["title"] == hostile  # JSON escaping round-trips it exactly
+    item = make_item(1, 1, title="标\x00题\ud800\ufffe")
+    item = replace(
+        item, attribution_text=item.attribution_text + "\x08", categories=("a\x0bb", "a\x0bb", " ")
+    )
+    data = render("json", [item])  # a lone surrogate would make the UTF-8 encoding raise
+    (out,) = json.loads(data)["items"]
+    assert out["title"] == "标题"
+    assert out["tags"] == ["ab"]  # cleaned, de-duplicated, blank dropped
+    assert not out["content_text"].endswith("\x08")
+    with pytest.raises(ValueError, match="tz-aware"):
+        render_feed("json", CHANNEL, [], site_url=SITE, feed_url=SITE, updated=datetime(2023, 12, 5))
+
+
+def test_render_json_matches_render_feed() -> None:
+    body = render_json(CHANNEL, ITEMS, site_url=SITE, feed_url=f"{SITE}feeds/news.json", updated=UPDATED)
+    assert body == render("json")

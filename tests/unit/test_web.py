@@ -66,7 +66,8 @@ def _stored(rt: Runtime, channel_id: str = "news") -> ChannelFeedRow:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "media_type"), [("rss", "application/rss+xml"), ("atom", "application/atom+xml")]
+    ("fmt", "media_type"),
+    [("rss", "application/rss+xml"), ("atom", "application/atom+xml"), ("json", "application/feed+json")],
 )
 def test_feed_serves_stored_bytes_with_validators(
     client: TestClient, rt: Runtime, fmt: str, media_type: str
@@ -77,13 +78,14 @@ def test_feed_serves_stored_bytes_with_validators(
     assert r.content == getattr(row, fmt)
     assert "国务院常务会议".encode() in r.content
     assert r.headers["content-type"].split(";")[0].strip() == media_type
+    assert r.headers["content-type"].replace(" ", "").endswith(";charset=utf-8")
     assert r.headers["etag"] == getattr(row, f"{fmt}_etag")
     last_modified = r.headers["last-modified"]
     assert last_modified == "Fri, 01 Mar 2024 08:30:15 GMT"
     assert parsedate_to_datetime(last_modified) == T0.replace(microsecond=0)
 
 
-@pytest.mark.parametrize("fmt", ["rss", "atom"])
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
 def test_if_none_match_gives_304_without_body(client: TestClient, rt: Runtime, fmt: str) -> None:
     etag = client.get(f"/feeds/news.{fmt}").headers["etag"]
     for header in (etag, f"W/{etag}", f'"nope", {etag}', "*"):
@@ -138,7 +140,9 @@ def test_rerender_with_new_content_changes_etag(client: TestClient, rt: Runtime)
     assert r.headers["last-modified"] == "Sat, 02 Mar 2024 00:00:00 GMT"
 
 
-@pytest.mark.parametrize("path", ["/feeds/nope.rss", "/feeds/nope.atom", "/feeds/news.json", "/feeds/news"])
+@pytest.mark.parametrize(
+    "path", ["/feeds/nope.rss", "/feeds/nope.atom", "/feeds/nope.json", "/feeds/news.xml", "/feeds/news"]
+)
 def test_unknown_channel_or_format_is_404(client: TestClient, path: str) -> None:
     r = client.get(path)
     assert r.status_code == 404
@@ -146,7 +150,7 @@ def test_unknown_channel_or_format_is_404(client: TestClient, path: str) -> None
 
 
 def test_channel_not_rendered_yet_is_503_with_retry_after(client: TestClient) -> None:
-    for fmt in ("rss", "atom"):
+    for fmt in ("rss", "atom", "json"):
         r = client.get(f"/feeds/later.{fmt}")
         assert r.status_code == 503
         assert int(r.headers["retry-after"]) > 0
@@ -179,6 +183,7 @@ def test_index_lists_channels(client: TestClient) -> None:
     assert "<政策>" not in html
     for cid in ("news", "later"):
         assert f'href="/feeds/{cid}.rss"' in html and f'href="/feeds/{cid}.atom"' in html
+        assert f'href="/feeds/{cid}.json"' in html
 
 
 def test_head_of_a_feed_gives_headers_without_body(client: TestClient, rt: Runtime) -> None:
@@ -193,3 +198,18 @@ def test_head_of_a_feed_gives_headers_without_body(client: TestClient, rt: Runti
     r = client.head("/feeds/news.rss", headers={"If-None-Match": row.rss_etag or ""})
     assert r.status_code == 304
     assert client.head("/feeds/nope.rss").status_code == 404
+
+
+def test_json_feed_is_served_as_json_feed_1_1(client: TestClient, rt: Runtime) -> None:
+    r = client.get("/feeds/news.json")
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert doc["title"] == "要闻 & <政策>"  # JSON, not HTML: nothing escaped
+    assert doc["feed_url"] == f"{rt.settings.base_url}/feeds/news.json"
+    (item,) = doc["items"]
+    assert item["title"] == "国务院常务会议"
+    assert item["url"] == "https://www.gov.cn/t1.shtml"
+    assert "原文链接" in item["content_html"] and item["_syndication"]["source_id"] == "gov"
+    r = client.head("/feeds/news.json", headers={"If-None-Match": _stored(rt).json_etag or ""})
+    assert r.status_code == 304
