@@ -63,7 +63,7 @@ _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s[-–]\s|\s::\s)\s*
 _SITE_SEPARATORS = re.compile(r"\s+(?:[-|–—·]|::)\s+|\s*[_｜]\s*")
 _BLOCKS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section", "article", "header", "footer", "dd", "dt", "blockquote", "pre"}  # fmt: skip  # fmt: skip
 _JUNK = XPath("//script|//style|//noscript|//iframe|//frame|//object|//embed|//template|//link|//svg")
-_MARK = "\ue000"
+_BODY_START, _BODY_END, _HEADLINE_END = "\ue000", "\ue001", "\ue002"  # private-use markers
 _CLOSING_ROOT = re.compile(r"</(?:html|body)\s*>", re.I)
 
 
@@ -154,7 +154,8 @@ def extract_article(
         node, main = found
 
     title, heading = _title(root, sel, meta, page_title, heading, node)
-    header_text = _text_between(root, heading, node)
+    header_text, after_text, page_text = _page_text(root, heading, node)
+    after_text = after_text[:3000]
     body = clean_body(main, _text_of(heading) if heading is not None else None)
     attachments = _attachments(root, body, node, base)
     content_html = sanitize_html(lxml.html.tostring(body, encoding="unicode"), base_url=base)
@@ -162,8 +163,6 @@ def extract_article(
     if not content_text and not attachments and "<img" not in content_html:
         raise ParseError("not an article: the body is empty")
     head, tail = content_text[:300], content_text[-400:]
-    after_text = _text_after(root, node)[:3000]
-    page_text = _block_text(root)
 
     source = bylines.clean_name(
         _selected_text(root, sel.source)
@@ -540,37 +539,46 @@ def _block_text(el: etree._Element) -> str:
     return re.sub(r"[ \t\r\f\v\u3000\xa0]+", " ", "".join(parts))
 
 
-def _text_between(root: etree._Element, start: etree._Element | None, end: etree._Element) -> str:
-    """The page text from ``start`` (the headline) to ``end`` (the body); the 800 characters before the
-    body when there is no headline or it does not come first; the 600 characters after the headline
-    when the body holds the headline (a wrapper with the headline, its date line and the text)."""
-    if start is not None and end in start.iterancestors():
-        return _text_after(root, start)[:600]
-    marker = etree.Element("span")
-    marker.text = _MARK
-    end.addprevious(marker)
+def _page_text(
+    root: etree._Element, heading: etree._Element | None, node: etree._Element
+) -> tuple[str, str, str]:
+    """(header, after, page) from one walk of the page's text:
+
+    header  the text from the headline to the body; the 800 characters before the body when there is
+            no headline or it does not come first; the 600 characters after the headline when the body
+            holds it (a wrapper with the headline, its date line and the text)
+    after   the text after the body
+    page    the whole page's text
+    """
+    inside = heading is not None and node in heading.iterancestors()
+    marks = [(node, True, _BODY_START), (node, False, _BODY_END)]
+    if inside and heading is not None:
+        marks.append((heading, False, _HEADLINE_END))
+    placed = []
+    for el, ahead, char in marks:
+        marker = etree.Element("span")
+        marker.text = char
+        (el.addprevious if ahead else el.addnext)(marker)
+        placed.append(marker)
     try:
         text = _block_text(root)
     finally:
-        marker.getparent().remove(marker)
-    before = text.split(_MARK, 1)[0]
-    if start is not None:
-        heading = _text_of(start)
-        at = before.rfind(heading) if heading else -1
+        for marker in placed:
+            parent = marker.getparent()
+            if parent is not None:
+                parent.remove(marker)
+    page = text.replace(_BODY_START, "").replace(_BODY_END, "").replace(_HEADLINE_END, "")
+    before, _, rest = text.partition(_BODY_START)
+    after = rest.partition(_BODY_END)[2].replace(_HEADLINE_END, "")
+    if inside:
+        header = text.partition(_HEADLINE_END)[2].replace(_BODY_START, "").replace(_BODY_END, "")[:600]
+        return header, after, page
+    if heading is not None:
+        headline = _text_of(heading)
+        at = before.rfind(headline) if headline else -1
         if at >= 0 and len(before) - at < 3000:
-            return before[at + len(heading) :]
-    return before[-800:]
-
-
-def _text_after(root: etree._Element, node: etree._Element) -> str:
-    marker = etree.Element("span")
-    marker.text = _MARK
-    node.addnext(marker)
-    try:
-        text = _block_text(root)
-    finally:
-        marker.getparent().remove(marker)
-    return text.split(_MARK, 1)[-1]
+            return before[at + len(headline) :], after, page
+    return before[-800:], after, page
 
 
 # --- attachments ------------------------------------------------------------------------------------
