@@ -1,8 +1,9 @@
 """``syndication extract PATH --url URL [--json] [--tz Asia/Shanghai]``: extract a saved page offline.
 
-With ``--json`` exactly one JSON object is printed (keys ``title``, ``url``, ``published``, ``source``,
-``author``, ``category``, ``content_text``, ``content_html``, ``rights_notice``, plus ``editor``,
-``attachments`` and ``images``; null where unknown). Without it, a readable summary. A page that cannot
+With ``--json`` exactly one JSON object is printed, with exactly the keys ``title``, ``url``,
+``published`` (ISO 8601 with the offset of ``--tz``), ``source``, ``author``, ``category``,
+``content_text``, ``content_html``, ``rights_notice`` (null where unknown); ``--full`` adds ``editor``,
+``attachments`` and ``images``. Without ``--json``, a readable summary of everything. A page that cannot
 be extracted is a clear error and a non-zero exit status.
 """
 
@@ -27,9 +28,10 @@ _SUMMARY_CHARS = 600
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", required=True, help="The URL the page was fetched from (resolves relative links).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
+@click.option("--full", is_flag=True, help="With --json: add editor, attachments and images.")
 @click.option("--tz", default="Asia/Shanghai", show_default=True, help="Zone for times without an offset.")
 @click.option("--content-type", default=None, help="The HTTP Content-Type, when known (its charset counts).")
-def extract(path: Path, url: str, as_json: bool, tz: str, content_type: str | None) -> None:
+def extract(path: Path, url: str, as_json: bool, full: bool, tz: str, content_type: str | None) -> None:
     """Extract the article of a saved HTML page PATH ("-" reads standard input) and print it."""
     try:
         parse_datetime("2000-01-01", tz=tz)  # validates the zone name
@@ -40,10 +42,10 @@ def extract(path: Path, url: str, as_json: bool, tz: str, content_type: str | No
         article = extract_article(content, url=url, content_type=content_type, tz=tz)
     except ParseError as e:
         raise click.ClickException(f"{path}: {e}") from e
-    data = article.to_json(tz)
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False))
+        click.echo(json.dumps(article.to_json(tz, full=full), ensure_ascii=False))
         return
+    data = article.to_json(tz, full=True)
     for key in ("title", "url", "published", "source", "author", "editor", "category", "rights_notice"):
         click.echo(f"{key + ':':15}{data[key] if data[key] is not None else '-'}")
     for key in ("attachments", "images"):

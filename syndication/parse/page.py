@@ -93,10 +93,11 @@ class ExtractedArticle:
     attachments: tuple[Attachment, ...] = ()
     images: tuple[str, ...] = ()
 
-    def to_json(self, tz: str = "Asia/Shanghai") -> dict[str, Any]:
-        """The ``syndication extract --json`` object; ``published`` is ISO 8601 with the offset of ``tz``."""
+    def to_json(self, tz: str = "Asia/Shanghai", *, full: bool = False) -> dict[str, Any]:
+        """The ``syndication extract --json`` object: exactly the keys of issue 3 (``published`` is ISO
+        8601 with the offset of ``tz``); ``full`` adds ``editor``, ``attachments`` and ``images``."""
         published = self.published.astimezone(ZoneInfo(tz)).isoformat() if self.published else None
-        return {
+        data: dict[str, Any] = {
             "title": self.title,
             "url": self.url,
             "published": published,
@@ -106,10 +107,12 @@ class ExtractedArticle:
             "content_text": self.content_text,
             "content_html": self.content_html,
             "rights_notice": self.rights_notice,
-            "editor": self.editor,
-            "attachments": [a.to_json() for a in self.attachments],
-            "images": list(self.images),
         }
+        if full:
+            data["editor"] = self.editor
+            data["attachments"] = [a.to_json() for a in self.attachments]
+            data["images"] = list(self.images)
+        return data
 
 
 def extract_article(

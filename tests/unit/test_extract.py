@@ -362,13 +362,15 @@ def test_extract_command_json(tmp_path):
     result = CliRunner().invoke(extract, [str(path), "--url", "https://example.gov.cn/a.html", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) >= JSON_KEYS
+    assert set(data) == JSON_KEYS  # exactly the keys
     assert data["title"] == "关于开展专项检查的通知"
     assert data["published"] == "2023-12-01T08:30:00+08:00"
     assert data["source"] == "省市场监管局"
     assert data["author"] is None and data["rights_notice"] is None
     result = CliRunner().invoke(extract, [str(path), "--url", "https://x.gov.cn/", "--json", "--tz", "UTC"])
     assert json.loads(result.output)["published"] == "2023-12-01T08:30:00+00:00"  # naive times read in --tz
+    result = CliRunner().invoke(extract, [str(path), "--url", "https://x.gov.cn/", "--json", "--full"])
+    assert set(json.loads(result.output)) == JSON_KEYS | {"editor", "attachments", "images"}
 
 
 def test_extract_command_summary_and_errors(tmp_path):
