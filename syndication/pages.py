@@ -58,12 +58,20 @@ def read_list(gate: Gate, source: SourceConfig, result: FetchResult) -> tuple[li
     return links, errors
 
 
+def _title(extracted: str | None, listed: str | None) -> str:
+    """The article page's title, unless it is only a column or site name (under 8 characters) where
+    the list page names the article at length (list titles are often cut short with "...")."""
+    if extracted and (len(extracted) >= 8 or not listed or len(listed) <= len(extracted)):
+        return extracted
+    return listed or extracted or ""
+
+
 def raw_item(link: ArticleLink, article: ExtractedArticle) -> RawItem:
     published = article.published or link.date
     return RawItem(
         guid=None,
         url=link.url,  # the URL the list links to: the key that says "seen before"
-        title=article.title or link.title,
+        title=_title(article.title, link.title),
         content_html=article.content_html,
         author=article.author,
         publisher=article.source,

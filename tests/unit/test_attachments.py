@@ -490,3 +490,21 @@ def test_template_escapes_titles_and_drops_unsafe_urls() -> None:
     ]
     assert "&lt;script&gt;" in html and "javascript:" not in html and "data:text" not in html
     assert "javascript:" not in text
+
+
+@pytest.mark.parametrize(
+    ("extracted", "listed", "title"),
+    [
+        ("关于公布名单的通知", "关于公布名单...", "关于公布名单的通知"),  # the list cuts titles short
+        ("新闻动态", "2019年中国人文地理学术年会在重庆成功举行", "2019年中国人文地理学术年会在重庆成功举行"),
+        (None, "关于公布名单的通知", "关于公布名单的通知"),
+        ("通知", "", "通知"),
+    ],
+)
+def test_page_item_title_from_the_article_unless_it_is_a_column_name(extracted, listed, title) -> None:
+    article = ExtractedArticle(
+        title=extracted, url="https://www.gov.cn/a.html", published=None, source=None, author=None,
+        editor=None, category=None, content_html="<p>正文</p>", content_text="正文", rights_notice=None,
+    )  # fmt: skip
+    link = ArticleLink(url="https://www.gov.cn/a.html", title=listed, date=None)
+    assert raw_item(link, article).title == title
