@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from pydantic import ValidationError
@@ -658,10 +659,11 @@ def preview(ctx: Context, source_id: str) -> None:
             + (f"; first poll: at most {source.backfill}" if first else "")
             + ")"
         )
+        zone = ZoneInfo(source.timezone)  # list dates are kept in UTC; shown as the site wrote them
         for link in found.links:
             mark = "new" if link in found.new_links else "seen"
             click.echo(
-                f"  [{mark}] {link.title}  {link.url}  {link.date:%Y-%m-%d}"
+                f"  [{mark}] {link.title}  {link.url}  {link.date.astimezone(zone):%Y-%m-%d}"
                 if link.date
                 else f"  [{mark}] {link.title}  {link.url}"
             )

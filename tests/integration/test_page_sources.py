@@ -6,6 +6,7 @@ body; robots.txt is honoured; no host is asked faster than its rate; a second ru
 from __future__ import annotations
 
 import itertools
+import re
 from urllib.parse import unquote
 
 from tests.integration.conftest import Deployment, channel_toml
@@ -77,7 +78,8 @@ ARTICLES = [
         True,
         "gb2312",
     ),
-    ("./202312/t20231203_3.shtml", "检察机关开展专项监督", "2023-12-03 10:15", "正义网", False, "utf-8"),
+    # before 08:00 Beijing time: the previous day in UTC (preview must show the site's date)
+    ("./202312/t20231203_3.shtml", "检察机关开展专项监督", "2023-12-03 07:15", "正义网", False, "utf-8"),
     ("./202312/t20231204_4.shtml", "湖北检察人才队伍建设", "2023-12-04 11:00", "检察日报", False, "gb2312"),
     ("./private/t20231205_5.shtml", "不允许抓取的页面", "2023-12-05 12:00", "内部", True, "utf-8"),
 ]
@@ -160,6 +162,7 @@ def test_preview_changes_nothing(deployment: Deployment, origin: Origin, redis_u
     out = d.run("preview", "spp")
     assert "最高检召开党组会议" in out.stdout and "来源：检察日报" in out.stdout, out.stdout
     assert "links found: 5" in out.stdout, out.stdout
+    assert re.search(r"检察机关开展专项监督 .* 2023-12-03$", out.stdout, re.M), out.stdout
     assert "robots.txt" in out.stdout and "disallows" in out.stdout, out.stdout
     assert "no sources yet" in d.run("sources").stdout  # nothing stored
     first = d.run("run", "--once", "--timeout", "120")
