@@ -344,8 +344,9 @@ _TEXT_HOLDERS = XPath("//span|//td|//font|//strong|//b|//div|//p")
 
 def _heading(root: etree._Element, page_title: str) -> etree._Element | None:
     """The headline element: the longest heading (h1-h6, or a *title* class or id, any case) that the
-    ``<title>`` repeats (as most of one of its segments, see :func:`_names_most_of`); else the longest plain text element (a table cell, a span: old CMS templates)
-    of 8 characters or more that it repeats; else the first h1."""
+    ``<title>`` repeats as most of one of its segments (:func:`_names_most_of`); else the longest plain
+    text element (a table cell, a span: old CMS templates) of 8 characters or more that it repeats;
+    else the first h1."""
     first_h1: etree._Element | None = None
     for candidates, shortest in ((_HEADINGS, 4), (_TEXT_HOLDERS, 8)):
         best: etree._Element | None = None
@@ -710,12 +711,13 @@ def find_main_body(
 ) -> tuple[etree._Element, etree._Element] | None:
     """The element holding the article text, readability-style, tuned for Chinese pages.
 
-    Every paragraph-like element (``p``, ``td``, ``pre``, or a ``div`` with text of its own) scores
-    ``1 + punctuation marks + min(chars / 50, 5)``, less its link share; the score goes to its parent,
-    half to the grandparent, a sixth to the great-grandparent. Containers start from their tag and a
-    class/id weight (``content``, ``article`` +25; ``comment``, ``share``, ``footer`` ... -25); the final
-    score is multiplied by ``1 - link density``. Siblings of the winner that score at least a fifth of it
-    (or are plain paragraphs) are kept with it. Returns ``(winner, content)``: the winning element of
+    Every paragraph-like element (``p``, ``td``, ``pre``, or a ``div`` with text of its own; not one
+    that reads as the site footer) scores ``1 + punctuation marks + min(chars / 50, 5)``, less its link
+    share; the score goes to five levels of ancestors divided by 1, 2, 6, 9, 12. Containers start from
+    their tag and a class/id weight (``content``, ``article`` +25; ``comment``, ``share``, ``footer``
+    ... -25); the final score is multiplied by ``1 - link density``. The best of the top 20 with enough
+    text and few links wins and is widened (:func:`_widen`); siblings that score at least a fifth of
+    it, plain paragraphs and blocks of its own tag and class are kept with it. Returns ``(winner, content)``: the winning element of
     the page and the content (the winner, or a new ``div`` holding copies of it and its kept siblings);
     None when no candidate has enough text. ``within`` limits the search to one element's content.
     """
@@ -761,7 +763,7 @@ def find_main_body(
         return None
     best_score, best = usable[0]
     final = dict((el, s) for s, el in ranked)
-    best = _widen(best, best_score, ranked[:5], final)
+    best = _widen(best, best_score, ranked[:5], final, within)
     best_score = final.get(best, best_score)
     parent = best.getparent()
     if parent is None:
@@ -802,10 +804,12 @@ def _widen(
     best_score: float,
     top: list[tuple[float, etree._Element]],
     final: dict[etree._Element, float],
+    within: etree._Element | None = None,
 ) -> etree._Element:
     """An ancestor of ``best`` that holds the whole article when ``best`` is one section of it: the
     nearest ancestor holding three of the top candidates that score near the best, else the nearest
-    ancestor that scores higher than the candidates on the way up (readability's two rules)."""
+    ancestor that scores higher than the candidates on the way up (readability's two rules). Never
+    above ``within``."""
     near = [el for s, el in top if el is not best and s >= 0.75 * best_score]
     if len(near) >= 3:
         for anc in best.iterancestors():
@@ -817,7 +821,12 @@ def _widen(
     # A candidate that is its parent's only element child is the same block: climb (each paragraph
     # wrapped in its own div > div > div, as on The Telegraph), so its siblings can join it below.
     parent = best.getparent()
-    while parent is not None and parent.tag not in ("body", "html") and len(_element_children(parent)) == 1:
+    while (
+        parent is not None
+        and best is not within
+        and parent.tag not in ("body", "html")
+        and len(_element_children(parent)) == 1
+    ):
         best, parent = parent, parent.getparent()
     last = final.get(best, best_score)
     threshold = last / 3
