@@ -78,6 +78,12 @@ _COMMON = {
     "og:description": "description",
     "og:site_name": "site_name",
 }
+# Where several give an author, the lower rank comes first: <meta name="author"> names the person
+# ("Jeffrey Gettleman") where byl shouts a byline ("By JEFFREY GETTLEMAN"); article:author is often a
+# profile URL (Medium), which the caller skips for the next one.
+_AUTHOR_RANK = {"author": 0, "article:author": 1, "og:article:author": 1, "dc.creator": 2, "dc:creator": 2,
+                "dcterm:creator": 2, "byl": 4, "parsely-author": 5}  # fmt: skip
+_JSON_LD_AUTHOR_RANK = 3
 # Where several meta tags give the title, the lower rank wins (Dublin Core, then Open Graph ...).
 _TITLE_RANK = {"dc:title": 0, "dcterm:title": 0, "dc.title": 0, "og:title": 1, "weibo:article:title": 2,
                "twitter:title": 3, "parsely-title": 4}  # fmt: skip
@@ -95,6 +101,8 @@ class PageMeta:
     # JSON-LD headline / name: used as the title only where the page's <title> repeats one (a
     # Wikipedia "headline" is the article's one-line description).
     ld_titles: list[str] = field(default_factory=list)
+    # Every author named by meta tags and JSON-LD, best first (see _AUTHOR_RANK).
+    authors: list[str] = field(default_factory=list)
     # The creation time a WeChat article page sets in its script (var ct = "1581517043").
     script_time: datetime | None = None
 
@@ -106,6 +114,7 @@ def read_meta(root: etree._Element) -> PageMeta:
     """Collect the page's metadata; the first non-empty value of each field wins within its rank."""
     meta = PageMeta()
     title_rank = len(_TITLE_RANK)
+    authors: list[tuple[float, str]] = []
     for el in root.iter("meta"):
         key = (
             el.get("name") or el.get("property") or el.get("itemprop") or el.get("http-equiv") or ""
@@ -125,7 +134,10 @@ def read_meta(root: etree._Element) -> PageMeta:
                     meta.common["title"], title_rank = value, _TITLE_RANK[low]
             elif low in _COMMON and _COMMON[low] not in meta.common:
                 meta.common[_COMMON[low]] = value
-    if not _is_gov_page(root):
+            if low in _AUTHOR_RANK:
+                authors.append((_AUTHOR_RANK[low], value))
+    gov_page = _is_gov_page(root)
+    if not gov_page:
         for generic in ("author", "keywords", "description", "url"):
             value = meta.gov.pop(generic, "")
             if value and generic not in meta.common:
@@ -133,6 +145,15 @@ def read_meta(root: etree._Element) -> PageMeta:
     published_in_meta = meta.common.pop("published", None)
     for item in _json_ld(root):
         _merge_json_ld(meta.common, meta.ld_titles, item)
+        ld_author = _name(item.get("author") or item.get("creator"))
+        if ld_author:
+            authors.append((_JSON_LD_AUTHOR_RANK, " ".join(ld_author.split())))
+    # Every author the page's metadata names, best first (a URL or a site name is skipped by the
+    # caller): on gov pages the standard's Author tag is gov meta, not one of these.
+    ranked = sorted(
+        (a for a in authors if not (gov_page and a[0] == _AUTHOR_RANK["author"])), key=lambda a: a[0]
+    )
+    meta.authors = list(dict.fromkeys(value for _, value in ranked))
     # JSON-LD's datePublished is the publication time; article:published_time is sometimes the last
     # update (Medium, NBC): the structured data wins.
     if published_in_meta:

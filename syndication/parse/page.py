@@ -179,7 +179,17 @@ def extract_article(
     author = bylines.clean_name(
         _selected_text(root, sel.author)
         or meta.gov.get("author")
-        or bylines.plain_author(meta.common.get("author"), page_title, meta.common.get("site_name"), source)
+        or next(
+            (
+                name
+                for name in (
+                    bylines.plain_author(value, page_title, meta.common.get("site_name"), source)
+                    for value in meta.authors
+                )
+                if name
+            ),
+            None,
+        )
         or bylines.find_author(header_text)
         or _class_author(root, node)
         or bylines.find_author(head + "\n" + tail)

@@ -625,3 +625,23 @@ def test_site_footer_and_disclaimer_do_not_win_over_a_short_article():
 def test_stray_closing_html_tag_does_not_cut_the_page():
     html = page(f"<h1>测试文章标题</h1></body></html><div id='zoom'>{PARAGRAPHS}</div>")
     assert "这是第5段" in extract_article(html, url="https://x.cn/a").content_text
+
+
+@pytest.mark.parametrize(
+    ("head", "author"),
+    [
+        # byl shouts a byline; name=author names the person
+        ('<meta name="byl" content="By JEFFREY GETTLEMAN"><meta name="author" content="Jeffrey Gettleman">', "Jeffrey Gettleman"),
+        # article:author is a profile URL (Medium): the next candidate
+        ('<meta property="article:author" content="https://medium.com/@johncwelch">'
+         '<meta name="author" content="John C. Welch">', "John C. Welch"),
+        ('<meta property="article:author" content="https://medium.com/@x">'
+         '<script type="application/ld+json">{"@type": "NewsArticle", "author": {"name": "Vincent Vallet"}}</script>', "Vincent Vallet"),
+    ],
+)  # fmt: skip
+def test_meta_authors_in_rank_order_skipping_urls(head, author):
+    html = page(
+        f"<h1>A headline for the test</h1><div id='zoom'>{PARAGRAPHS}</div>",
+        head="<title>A headline for the test</title>" + head,
+    )
+    assert extract_article(html, url="https://news.example.com/a").author == author
