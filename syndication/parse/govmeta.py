@@ -78,12 +78,12 @@ _COMMON = {
     "og:description": "description",
     "og:site_name": "site_name",
 }
-# Where several give an author, the lower rank comes first: <meta name="author"> names the person
-# ("Jeffrey Gettleman") where byl shouts a byline ("By JEFFREY GETTLEMAN"); article:author is often a
-# profile URL (Medium), which the caller skips for the next one.
-_AUTHOR_RANK = {"author": 0, "article:author": 1, "og:article:author": 1, "dc.creator": 2, "dc:creator": 2,
-                "dcterm:creator": 2, "byl": 4, "parsely-author": 5}  # fmt: skip
-_JSON_LD_AUTHOR_RANK = 3
+# Where several give an author, the lower rank comes first (Readability's order, then the rest):
+# JSON-LD, Dublin Core, <meta name="author"> (the person, "Jeffrey Gettleman", where byl shouts "By
+# JEFFREY GETTLEMAN"), article:author (often a profile URL, which the caller skips), parsely, byl.
+_JSON_LD_AUTHOR_RANK = 0
+_AUTHOR_RANK = {"dc.creator": 1, "dc:creator": 1, "dcterm:creator": 1, "author": 2, "article:author": 3,
+                "og:article:author": 3, "parsely-author": 4, "byl": 5}  # fmt: skip
 # Where several meta tags give the title, the lower rank wins (Dublin Core, then Open Graph ...).
 _TITLE_RANK = {"dc:title": 0, "dcterm:title": 0, "dc.title": 0, "og:title": 1, "weibo:article:title": 2,
                "twitter:title": 3, "parsely-title": 4}  # fmt: skip
