@@ -199,14 +199,20 @@ def strip_label(value: str | None) -> str | None:
     return _SOURCE_SUFFIX.sub("", re.sub(r"^(?:来源|稿源)\s*[：:]\s*", "", value)) if value else None
 
 
+# A user handle, not a name: one lower-case word (devindra), or letters and digits (CC7567).
+_HANDLE = re.compile(r"[a-z][a-z0-9_.-]*|[A-Za-z_.-]*\d[A-Za-z0-9_.-]*")
+
+
 def plain_author(value: str | None, page_title: str, site_name: str | None, source: str | None) -> str | None:
-    """A meta author that names a person: not a URL, an e-mail template, a number, the site or 来源."""
+    """A meta author that names a person: not a URL, an e-mail template, a number, a user handle, the
+    site or 来源."""
     if (
         not value
         or value == source
         or value.startswith(("http://", "https://", "/"))
         or "@" in value
         or value.isdigit()
+        or _HANDLE.fullmatch(value)
     ):
         return None
     value = re.sub(r"^by\s+", "", value, flags=re.I)

@@ -645,3 +645,14 @@ def test_meta_authors_in_rank_order_skipping_urls(head, author):
         head="<title>A headline for the test</title>" + head,
     )
     assert extract_article(html, url="https://news.example.com/a").author == author
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [("devindra", None), ("CC7567", None), ("https://x.com/@a", None), ("Jeffrey Gettleman", "Jeffrey Gettleman"),
+     ("By Jane Doe", "Jane Doe"), ("张三", "张三"), ("新华网", None)],
+)  # fmt: skip
+def test_plain_author_skips_handles_urls_and_the_site(value, kept):
+    from syndication.parse.bylines import plain_author
+
+    assert plain_author(value, "标题_新华网", None, None) == kept
