@@ -635,7 +635,7 @@ def is_binary_url(url: str) -> bool:
 # --- main content -----------------------------------------------------------------------------------
 
 _NEGATIVE = re.compile(
-    r"comment|share|footer|foot\b|\bnav|menu|sidebar|side\b|related|relate|recommend|\bhot|rank|advert|"
+    r"comment|share(?!d)|footer|foot\b|\bnav|menu|sidebar|side\b|related|relate|recommend|\bhot|rank|advert|"
     r"\bads?\b|banner|breadcrumb|crumb|copyright|\bprint|toolbar|tools\b|login|search|pager|pagination|"
     r"widget|social|subscribe|popup|modal|qrcode|erweima|xgxw|xgwz|tuijian|bottom|header|top-?bar|dialog",
     re.I,
@@ -662,7 +662,7 @@ _SENTENCE_END = re.compile(r"[。！？!?]")
 # Names that say "not the article" even beside a positive word (jp-relatedposts, article-share,
 # post-comments): inside the body, such a block goes.
 _NOT_ARTICLE = re.compile(
-    r"related|relate|recommend|comment|share|sharing|xgxw|xgwz|tuijian|sidebar|breadcrumb", re.I
+    r"related|relate|recommend|comment|share(?!d)|sharing|xgxw|xgwz|tuijian|sidebar|breadcrumb", re.I
 )
 # A paragraph that says this is the site's footer: it scores nothing, however much punctuation it has.
 _SITE_FOOTER = re.compile(
@@ -675,8 +675,15 @@ _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MIN_BODY_CHARS = 60
 
 
+def _names(el: etree._Element) -> str:
+    """The class and id that say what an element is; an id that is a heading's slug
+    (``example-1-amend-a-shared-changeset``) says nothing."""
+    ident = el.get("id") or ""
+    return f"{el.get('class') or ''} {'' if ident.count('-') >= 3 else ident}"
+
+
 def _weight(el: etree._Element) -> float:
-    names = f"{el.get('class') or ''} {el.get('id') or ''}"
+    names = _names(el)
     if not names.strip():
         return 0.0
     return (25.0 if _POSITIVE.search(names) else 0.0) - (25.0 if _NEGATIVE.search(names) else 0.0)
@@ -774,6 +781,9 @@ def find_main_body(
     best_score, best = usable[0]
     final = dict((el, s) for s, el in ranked)
     best = _widen(best, best_score, ranked[:5], final, within)
+    parent = best.getparent()
+    if parent is not None and best is not within and parent is not within and _has_twin(parent):
+        best = parent  # the article goes on in a twin of the winner's container (NYT's story-body-1, -2)
     best_score = final.get(best, best_score)
     parent = best.getparent()
     if parent is None:
@@ -787,13 +797,8 @@ def find_main_body(
             continue
         if final.get(sibling, 0.0) >= max(10.0, best_score * 0.2):
             kept.append(sibling)
-        elif (
-            sibling.tag == best.tag
-            and (sibling.get("class") or "") == (best.get("class") or "")
-            and len(re.sub(r"\s+", "", "".join(sibling.itertext()))) >= 100
-            and _link_density(sibling) < 0.3
-        ):  # another block of the same kind: the article continues after a figure or a quote
-            kept.append(sibling)
+        elif _twins(sibling, best):
+            kept.append(sibling)  # another block of the same kind: the article goes on after a figure
         elif sibling.tag == "p":
             text = re.sub(r"\s+", "", "".join(sibling.itertext()))
             ld = _link_density(sibling)
@@ -853,6 +858,25 @@ def _widen(
     return best
 
 
+def _twins(a: etree._Element, b: etree._Element) -> bool:
+    """``a`` is a block of the same kind as ``b`` (same tag, same first class) with text of its own:
+    100 characters or more, few of them links."""
+    return (
+        a is not b
+        and a.tag == b.tag
+        and (a.get("class") or "").split()[:1] == (b.get("class") or "").split()[:1]
+        and len(re.sub(r"\s+", "", "".join(a.itertext()))) >= 100
+        and _link_density(a) < 0.3
+    )
+
+
+def _has_twin(el: etree._Element) -> bool:
+    parent = el.getparent()
+    return bool(el.get("class")) and parent is not None and any(
+        _twins(sibling, el) for sibling in parent if isinstance(sibling.tag, str)
+    )
+
+
 def _element_children(el: etree._Element) -> list[etree._Element]:
     return [child for child in el if isinstance(child.tag, str)]
 
@@ -898,7 +922,7 @@ def clean_body(node: etree._Element, headline: str | None = None) -> etree._Elem
             _drop(el)
             continue
         text = re.sub(r"\s+", "", "".join(el.itertext()))
-        names = f"{el.get('class') or ''} {el.get('id') or ''}"
+        names = _names(el)
         if (
             names.strip()
             and _NEGATIVE.search(names)

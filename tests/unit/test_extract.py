@@ -656,3 +656,23 @@ def test_plain_author_skips_handles_urls_and_the_site(value, kept):
     from syndication.parse.bylines import plain_author
 
     assert plain_author(value, "标题_新华网", None, None) == kept
+
+
+def test_article_continued_in_a_twin_container_and_sections_with_slug_ids():
+    paragraph = "<p class='story-body-text'>Paragraph {i} of part {k}, long enough to count, with commas, and a full stop.</p>"
+    part = lambda k: "".join(paragraph.format(i=i, k=k) for i in range(4))  # noqa: E731
+    body = (
+        "<article class='story'><h1>A headline long enough</h1>"
+        f"<div class='story-body-supplemental'><div class='story-body story-body-1'>{part(1)}</div></div>"
+        "<div class='ad'>Advertisement</div>"
+        f"<div class='story-body-supplemental'><div class='story-body story-body-2'>{part(2)}{part(3)}</div></div>"
+        "</article>"
+    )
+    a = extract_article(page(body, head="<title>A headline long enough</title>"), url="https://x.com/a")
+    assert "of part 1" in a.content_text and "of part 3" in a.content_text
+    sections = "".join(
+        f"<div class='section' id='example-{k}-amend-a-shared-changeset'><h2>Example {k}</h2>{part(k)}</div>"
+        for k in range(3)
+    )
+    b = extract_article(page(f"<div class='content'>{sections}</div>"), url="https://x.com/b")
+    assert all(f"of part {k}" in b.content_text for k in range(3))  # "shared" in a slug is no share bar
