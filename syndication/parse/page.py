@@ -163,8 +163,14 @@ def extract_article(
     attachments = _attachments(root, body, node, base)
     content_html = sanitize_html(lxml.html.tostring(body, encoding="unicode"), base_url=base)
     content_text = html_to_text(content_html)
-    if not content_text and not attachments and "<img" not in content_html:
-        raise ParseError("not an article: the body is empty")
+    size = len(_SPACES.sub("", content_text))
+    shortest = 1 if sel.body else _MIN_FALLBACK_CHARS  # the operator's selector may pick a short body
+    if size < shortest and not attachments and "<img" not in content_html:
+        raise ParseError(
+            f"not an article: the body has only {size} characters"
+            if size
+            else "not an article: the body is empty"
+        )
     head, tail = content_text[:300], content_text[-400:]
 
     source = bylines.clean_name(
@@ -673,6 +679,7 @@ _LEAF = {"p", "pre", "td", "blockquote", "li", "dd", "h2", "h3", "h4", "div", "s
 _INLINE = {"a", "b", "strong", "em", "i", "u", "span", "font", "img", "br", "sup", "sub", "small", "big", "label"}  # fmt: skip
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _MIN_BODY_CHARS = 60
+_MIN_FALLBACK_CHARS = 20
 
 
 def _names(el: etree._Element) -> str:
@@ -872,8 +879,10 @@ def _twins(a: etree._Element, b: etree._Element) -> bool:
 
 def _has_twin(el: etree._Element) -> bool:
     parent = el.getparent()
-    return bool(el.get("class")) and parent is not None and any(
-        _twins(sibling, el) for sibling in parent if isinstance(sibling.tag, str)
+    return (
+        bool(el.get("class"))
+        and parent is not None
+        and any(_twins(sibling, el) for sibling in parent if isinstance(sibling.tag, str))
     )
 
 
@@ -883,10 +892,11 @@ def _element_children(el: etree._Element) -> list[etree._Element]:
 
 def _fallback_body(root: etree._Element) -> tuple[etree._Element, etree._Element] | None:
     """For a short page that no candidate wins (a photo with a caption, a one-line notice): its
-    ``<article>``, ``<main>`` or ``<body>``, when it holds text that is not mostly links, or images."""
+    ``<article>``, ``<main>`` or ``<body>``, when it holds a sentence's worth of text (20 characters)
+    that is not mostly links, or images. A forum or list page's leftovers are not an article."""
     for el in root.xpath("//article|//main|//*[@role='main']|//body"):
         text = re.sub(r"\s+", "", "".join(el.itertext()))
-        if (text and _link_density(el) <= 0.5) or el.xpath(".//img"):
+        if (len(text) >= _MIN_FALLBACK_CHARS and _link_density(el) <= 0.5) or el.xpath(".//img"):
             return el, el
     return None
 

@@ -676,3 +676,20 @@ def test_article_continued_in_a_twin_container_and_sections_with_slug_ids():
     )
     b = extract_article(page(f"<div class='content'>{sections}</div>"), url="https://x.com/b")
     assert all(f"of part {k}" in b.content_text for k in range(3))  # "shared" in a slug is no share bar
+
+
+def test_a_few_characters_are_not_an_article_unless_the_operator_selected_them():
+    forum = page(
+        "<div class='nav'>"
+        + "".join(f"<a href='/f/{i}'>版块{i}</a>" for i in range(20))
+        + "</div><select><option>--请选择帐号--</option></select><p>帖子列表</p>"
+    )
+    with pytest.raises(ParseError, match="not an article"):
+        extract_article(forum, url="https://bbs.example.cn/")
+    short = page("<div id='notice'><p>今日闭馆。</p></div>")
+    assert (
+        extract_article(short, url="https://x.cn/a", selectors=Selectors(body="#notice")).content_text
+        == "今日闭馆。"
+    )
+    photo = page("<article><img src='/p/1.jpg'><p>图为现场。</p></article>")
+    assert extract_article(photo, url="https://x.cn/b").images == ("https://x.cn/p/1.jpg",)
