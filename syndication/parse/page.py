@@ -478,8 +478,21 @@ def _named_before(
         if found:
             return found
         if 2 <= len(text) <= 30 and not re.search(r"[\d:：|｜/]", text) and text not in bare_labels:
-            return text
+            return text if re.search(r"[\u4e00-\u9fff]", text) else _latin_byline(text)
     return None
+
+
+_UI_WORDS = {"follow", "author", "authors", "share", "subscribe", "more", "profile", "about", "contact", "home", "login"}  # fmt: skip
+
+
+def _latin_byline(text: str) -> str | None:
+    """A byline without Chinese: a person's name ("By Jane Doe" -> "Jane Doe"), or a pen name of one
+    word (kingname); not a button ("Follow")."""
+    name = bylines.english_name(text)
+    if name:
+        return name
+    word = re.sub(r"^(?:by|par|von)\s+", "", text, flags=re.I)
+    return word if re.fullmatch(r"[A-Za-z][\w.-]{2,29}", word) and word.lower() not in _UI_WORDS else None
 
 
 _BYLINE_XPATH = XPath(

@@ -693,3 +693,23 @@ def test_a_few_characters_are_not_an_article_unless_the_operator_selected_them()
     )
     photo = page("<article><img src='/p/1.jpg'><p>图为现场。</p></article>")
     assert extract_article(photo, url="https://x.cn/b").images == ("https://x.cn/p/1.jpg",)
+
+
+@pytest.mark.parametrize(
+    ("byline", "author"),
+    [
+        ("By John Smith", "John Smith"),
+        ("Follow", None),
+        ("kingname", "kingname"),
+        ("作者：张三", "张三"),
+        ("IT之家", "IT之家"),
+    ],
+)
+def test_class_author_before_the_body(byline, author):
+    paragraphs = "".join(
+        f"<p>Paragraph {i}, long enough to count, with commas, and a full stop. More words.</p>"
+        for i in range(6)
+    )
+    html = page(f"<h1>A headline long enough</h1><span class='author'>{byline}</span><div class='content'>{paragraphs}</div>",
+                head="<title>A headline long enough</title>")  # fmt: skip
+    assert extract_article(html, url="https://x.com/a").author == author
