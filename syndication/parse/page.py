@@ -16,6 +16,7 @@ sanitized with :func:`syndication.process.sanitize.sanitize_html` against the pa
 
 from __future__ import annotations
 
+import copy
 import mimetypes
 import re
 from collections.abc import Callable
@@ -63,7 +64,7 @@ _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|--|—|－|\s[-–]\s|\s::\s)\s*
 _SITE_SEPARATORS = re.compile(r"\s+(?:[-|–—·]|::)\s+|\s*[_｜]\s*")
 _BLOCKS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "section", "article", "header", "footer", "dd", "dt", "blockquote", "pre"}  # fmt: skip  # fmt: skip
 _JUNK = XPath("//script|//style|//noscript|//iframe|//frame|//object|//embed|//template|//link|//svg")
-_BODY_START, _BODY_END, _HEADLINE_END = "\ue000", "\ue001", "\ue002"  # private-use markers
+_NOT_CONTAINERS = {"html", "head", "title", "frameset", "noframes", "meta", "script", "style"}
 _CLOSING_ROOT = re.compile(r"</(?:html|body)\s*>", re.I)
 
 
@@ -145,6 +146,8 @@ def extract_article(
     node = _select(root, sel.body) if sel.body else None
     if node is None:
         node = _cms_body(root)
+    if node is not None and node.getparent() is None:  # <html class="view">: its body is the body
+        node = root.find("body")
     main = node
     if node is not None and not sel.body and _link_density(node) > 0.3:
         # A CMS container that also wraps link lists (recommendations, the site footer): the text
@@ -290,6 +293,8 @@ def _cms_body(root: etree._Element) -> etree._Element | None:
     found: list[tuple[etree._Element, float]] = []
     for selector in CMS_BODIES:
         for el in css_xpath(selector)(root):
+            if el.tag in _NOT_CONTAINERS:
+                continue
             size = len(re.sub(r"\s+", "", _text_of(el)))
             if size >= _MIN_CMS_CHARS or el.xpath(".//img|.//a[@href]"):
                 found.append((el, size * (1 - _link_density(el))))
@@ -524,6 +529,8 @@ def _published(
     for value in (_selected_text(root, sel.published), meta.gov.get("published"), meta.common.get("published"),
                   *meta.time_elements):  # fmt: skip
         when = parse_datetime(value, tz=tz)
+        if when is not None and not 1990 <= when.year <= 2100:
+            continue  # 9999-12-31 or 0001-01-01: a placeholder, not a publication time
         if when is not None:
             if (
                 in_text is not None
@@ -532,14 +539,21 @@ def _published(
             ):
                 return in_text  # the meta gives the day, the page its time
             return when
-    if in_text is not None:
-        return in_text
     m = URL_DATE.search(urlsplit(url).path)
-    if m:
-        return parse_datetime("-".join(m.groups()), tz=tz)
+    in_url = parse_datetime("-".join(m.groups()), tz=tz) if m else None
+    in_header = date_in_text(header, tz)
+    if in_header is not None:
+        return in_header
+    # A date in the body's first lines may be the notice's own schedule (一、报名时间：3月1日): where the
+    # URL carries a date (/t20240105_1.html) that disagrees, the URL's is the publication date.
+    if in_text is not None and (in_url is None or _same_day(in_text, in_url, tz)):
+        return in_text
+    if in_url is not None:
+        return in_url
     # Last resorts: a modification time given as the only time (Baidu's dateUpdate), or the
     # creation time in a WeChat article's script.
-    return parse_datetime(meta.common.get("updated"), tz=tz) or meta.script_time
+    updated = parse_datetime(meta.common.get("updated"), tz=tz)
+    return updated if updated is not None and 1990 <= updated.year <= 2100 else meta.script_time
 
 
 def _same_day(a: datetime, b: datetime, tz: str) -> bool:
@@ -553,13 +567,20 @@ def _same_day(a: datetime, b: datetime, tz: str) -> bool:
 _SPACES = re.compile(r"\s+")
 
 
-def _block_text(el: etree._Element) -> str:
-    """Text of ``el`` with a line break at every block boundary (and only there: a line break in the
-    HTML source is a space)."""
+def _block_parts(
+    el: etree._Element, watch: tuple[etree._Element | None, ...] = ()
+) -> tuple[list[str], dict[tuple[int, str], int]]:
+    """The text pieces of ``el`` with a line break at every block boundary (and only there: a line
+    break in the HTML source is a space), and where each watched element starts and ends in them:
+    ``{(index in watch, "start" | "end"): piece index}`` (an element's tail comes after its end)."""
     parts: list[str] = []
+    at: dict[tuple[int, str], int] = {}
+    watched = {id(w): i for i, w in enumerate(watch) if w is not None}
     for event, node in etree.iterwalk(el, events=("start", "end")):
         tag = node.tag if isinstance(node.tag, str) else ""
         if event == "start":
+            if id(node) in watched:
+                at[(watched[id(node)], "start")] = len(parts)
             if tag in _BLOCKS:
                 parts.append("\n")
             if node.text:
@@ -567,9 +588,20 @@ def _block_text(el: etree._Element) -> str:
         else:
             if tag in _BLOCKS:
                 parts.append("\n")
+            if id(node) in watched:
+                at[(watched[id(node)], "end")] = len(parts)
             if node.tail and node is not el:
                 parts.append(_SPACES.sub(" ", node.tail))
+    return parts, at
+
+
+def _collapse(parts: list[str]) -> str:
     return re.sub(r"[ \t\r\f\v\u3000\xa0]+", " ", "".join(parts))
+
+
+def _block_text(el: etree._Element) -> str:
+    """Text of ``el`` with a line break at every block boundary (see :func:`_block_parts`)."""
+    return _collapse(_block_parts(el)[0])
 
 
 def _page_text(
@@ -583,34 +615,17 @@ def _page_text(
     after   the text after the body
     page    the whole page's text
     """
-    inside = heading is not None and node in heading.iterancestors()
-    marks = [(node, True, _BODY_START), (node, False, _BODY_END)]
-    if inside and heading is not None:
-        marks.append((heading, False, _HEADLINE_END))
-    placed = []
-    for el, ahead, char in marks:
-        marker = etree.Element("span")
-        marker.text = char
-        (el.addprevious if ahead else el.addnext)(marker)
-        placed.append(marker)
-    try:
-        text = _block_text(root)
-    finally:
-        for marker in placed:
-            parent = marker.getparent()
-            if parent is not None:
-                parent.remove(marker)
-    page = text.replace(_BODY_START, "").replace(_BODY_END, "").replace(_HEADLINE_END, "")
-    before, _, rest = text.partition(_BODY_START)
-    after = rest.partition(_BODY_END)[2].replace(_HEADLINE_END, "")
-    if inside:
-        header = text.partition(_HEADLINE_END)[2].replace(_BODY_START, "").replace(_BODY_END, "")[:600]
-        return header, after, page
+    parts, at = _block_parts(root, (node, heading))
+    start, end = at.get((0, "start"), 0), at.get((0, "end"), len(parts))
+    page = _collapse(parts)
+    before, after = _collapse(parts[:start]), _collapse(parts[end:])
+    if heading is not None and node in heading.iterancestors():
+        return _collapse(parts[at.get((1, "end"), start) :])[:600], after, page
     if heading is not None:
         headline = _text_of(heading)
-        at = before.rfind(headline) if headline else -1
-        if at >= 0 and len(before) - at < 3000:
-            return before[at + len(headline) :], after, page
+        found = before.rfind(headline) if headline else -1
+        if found >= 0 and len(before) - found < 3000:
+            return before[found + len(headline) :], after, page
     return before[-800:], after, page
 
 
@@ -665,14 +680,17 @@ _POSITIVE = re.compile(
 _RELATED_WORDS = (
     r"相关阅读|相关新闻|相关链接|相关文章|相关推荐|延伸阅读|推荐阅读|热点推荐|热门推荐|你可能会?喜欢|猜你喜欢"
 )
-_BOILERPLATE = re.compile(
-    r"^[\s【\[(（]*(?:打印|关闭|打印本页|关闭窗口|打印此文|关闭本页|返回顶部|分享到|分享|收藏|字号|纠错|扫一扫|扫码阅读全文|"
-    r"大\s*中\s*小|【?\s*大\s*】?\s*【?\s*中\s*】?\s*【?\s*小|上一篇|下一篇|" + _RELATED_WORDS + r"|责任编辑)"
+# A line of buttons only (【打印本页】【关闭窗口】, 字号：大 中 小); a heading that starts with one of
+# these words (关闭落后产能企业32家) is content.
+_BUTTONS = re.compile(
+    r"^(?:[\W_]*(?:打印本页|打印此文|打印|关闭窗口|关闭本页|关闭|返回顶部|分享|收藏|字号|纠错|扫一扫|默认|大|中|小))+[\W_]*$"
 )
+# A navigation line: the next / previous article, "related" headings, the 责任编辑 line, a share bar.
+_NAV_LINE = re.compile(r"^[\s【\[(（]*(?:上一篇|下一篇|分享到|扫码阅读全文|" + _RELATED_WORDS + r"|责任编辑)")
 _RELATED = re.compile(r"^[\s【\[(（]*(?:" + _RELATED_WORDS + r")")
 # 免责声明 / 特别声明 / Notice: the platform's, not the article's; 图片来自网络，如有侵权，请联系删除
 _DISCLAIMER = re.compile(
-    r"^[【\[]?(?:特别声明|免责声明|郑重声明|声明|Notice|Disclaimer)[】\]]?\s*[：:]|如有侵权", re.I
+    r"^[【\[]?(?:特别声明|免责声明|Disclaimer)[】\]]?\s*[：:]|如有侵权.{0,12}(?:联系|删除)", re.I
 )
 # the date / 来源 / 作者 line under a headline, when the body holds it
 _META_LINE = re.compile(r"来源|作者|编辑|发布|浏览|点击|阅读|字号")
@@ -915,22 +933,22 @@ def _fallback_body(root: etree._Element) -> tuple[etree._Element, etree._Element
 
 
 def _copy(el: etree._Element) -> etree._Element:
-    copied = lxml.html.fromstring(lxml.html.tostring(el, encoding="unicode"))
+    copied = copy.deepcopy(el)
     copied.tail = None
     return copied
 
 
 def clean_body(node: etree._Element, headline: str | None = None) -> etree._Element:
     """A copy of ``node`` without hidden elements, form controls, share bars, print/close links,
-    related-article lists, disclaimers and other boilerplate; when it holds the ``headline``, without
-    the headline and what comes before it (breadcrumbs), and without the date / 来源 line."""
+    related-article lists, platform disclaimers and other boilerplate; when it holds the ``headline``
+    at its start, without the headline and what comes before it (breadcrumbs), and without a date /
+    来源 line among its first lines."""
     body = _copy(node)
     if headline:
         _drop_through_headline(body, headline)
-    total = max(
-        1,
-        len(re.sub(r"\s+", "", "".join(body.iter_text() if hasattr(body, "iter_text") else body.itertext()))),
-    )
+    sizes = _text_sizes(body)
+    total = max(1, sizes.get(body, (0, 0))[0])
+    leading = 0  # leaf blocks with text seen so far: the date / 来源 line is among the first three
     for el in list(body.iter()):
         if el is body or not isinstance(el.tag, str) or el.getparent() is None:
             continue
@@ -944,19 +962,31 @@ def clean_body(node: etree._Element, headline: str | None = None) -> etree._Elem
         ):
             _drop(el)
             continue
-        text = re.sub(r"\s+", "", "".join(el.itertext()))
+        size, links = sizes.get(el, (0, 0))
         names = _names(el)
+        negative = _NEGATIVE.search(names) and (not _POSITIVE.search(names) or _NOT_ARTICLE.search(names))
+        if (names.strip() and negative and size < total / 2) or (
+            el.tag in ("ul", "ol", "dl", "table", "div") and _is_link_list(el, size, links)
+        ):
+            _drop(el)
+            continue
+        if size > 300:
+            continue
+        text = re.sub(r"\s+", "", "".join(el.itertext()))
+        leaf = _is_leaf_block(el)
+        if leaf and text:
+            leading += 1
         if (
-            names.strip()
-            and _NEGATIVE.search(names)
-            and (not _POSITIVE.search(names) or _NOT_ARTICLE.search(names))
-            and len(text) < total / 2
-        ) or (
-            (len(text) <= 40 and _BOILERPLATE.match(text) and el.tag not in ("p", "br"))
-            or (el.tag in ("ul", "ol", "dl", "table", "div") and _is_link_list(el, text))
-            or (len(text) <= 300 and _DISCLAIMER.search(text))
+            (
+                len(text) <= 40
+                and el.tag not in ("p", "br")
+                and (_BUTTONS.match(text) or _NAV_LINE.match(text))
+            )
+            or (leaf and _DISCLAIMER.search(text))
             or (
-                len(text) <= 100
+                leaf
+                and leading <= 3
+                and len(text) <= 100
                 and _META_LINE.search(text)
                 and _DATE_IN_LINE.search(text)
                 and not _SENTENCE_END.search(text)
@@ -966,6 +996,17 @@ def clean_body(node: etree._Element, headline: str | None = None) -> etree._Elem
                 _drop_related(el)
             _drop(el)
     return body
+
+
+def _is_leaf_block(el: etree._Element) -> bool:
+    """A block of text (p, li, a div of text...) with no block inside it but line breaks."""
+    return (
+        el.tag in _BLOCKS
+        and el.tag not in ("br", "table", "ul", "ol", "tr")
+        and not any(
+            isinstance(d.tag, str) and d.tag in _BLOCKS and d.tag != "br" for d in el.iterdescendants()
+        )
+    )
 
 
 def _drop_related(heading: etree._Element) -> None:
@@ -978,22 +1019,38 @@ def _drop_related(heading: etree._Element) -> None:
 
 
 def _drop_through_headline(body: etree._Element, headline: str) -> None:
-    """Remove the headline from the start of the body with everything before it (breadcrumbs)."""
+    """Remove the headline from the start of the body (after at most 60 characters that are not links:
+    a breadcrumb trail, never a paragraph; not a link itself) with everything before it."""
     wanted = re.sub(r"\s+", "", headline)
+    sizes = _text_sizes(body)
     seen = 0
-    for el in body.iter():
-        if el is body or not isinstance(el.tag, str):
-            continue
-        text = re.sub(r"\s+", "", "".join(el.itertext()))
-        if text == wanted:
-            break
-        if not len(el) and (el.text or "").strip():
-            seen += len(re.sub(r"\s+", "", el.text or ""))
-        if seen > 300:
-            return  # not at the start
-    else:
+    in_link = 0
+    found: etree._Element | None = None
+    for event, el in etree.iterwalk(body, events=("start", "end")):
+        if event == "start":
+            if el.tag == "a":
+                in_link += 1
+            if (
+                el is not body
+                and not in_link
+                and isinstance(el.tag, str)
+                and sizes.get(el, (0, 0))[0] == len(wanted)
+                and re.sub(r"\s+", "", "".join(el.itertext())) == wanted
+            ):
+                found = el
+                break
+            if not in_link:
+                seen += len(_SPACES.sub("", el.text or ""))
+        else:
+            if el.tag == "a":
+                in_link -= 1
+            if el is not body and not in_link:
+                seen += len(_SPACES.sub("", el.tail or ""))
+        if seen > 60:
+            return  # text before it: not the start of the body
+    if found is None:
         return
-    cur = el
+    cur = found
     while cur is not body and cur.getparent() is not None:
         for before in list(cur.itersiblings(preceding=True)):
             _drop(before)
@@ -1003,9 +1060,11 @@ def _drop_through_headline(body: etree._Element, headline: str) -> None:
         cur = parent
     if body.text:
         body.text = None
-    _drop(el)
+    _drop(found)
 
 
-def _is_link_list(el: etree._Element, text: str) -> bool:
+def _is_link_list(el: etree._Element, size: int, links: int) -> bool:
+    if not size or links / size <= 0.6:
+        return False
     anchors = [a for a in el.iter("a") if not is_binary_url(a.get("href") or "")]
-    return len(anchors) >= 3 and bool(text) and _link_density(el) > 0.6
+    return len(anchors) >= 3

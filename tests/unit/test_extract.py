@@ -713,3 +713,70 @@ def test_class_author_before_the_body(byline, author):
     html = page(f"<h1>A headline long enough</h1><span class='author'>{byline}</span><div class='content'>{paragraphs}</div>",
                 head="<title>A headline long enough</title>")  # fmt: skip
     assert extract_article(html, url="https://x.com/a").author == author
+
+
+# --- cases from the review of the extractor -----------------------------------------------------------
+
+NOTICE = "关于开展2024年度安全生产检查工作的通知"
+
+
+@pytest.mark.parametrize(
+    ("body", "kept", "dropped"),
+    [
+        # the attachment link repeats the headline: nothing before it goes
+        (f"<div id='zoom'>各区县应急管理局：<br>为切实做好2024年度安全生产工作，经研究决定，开展检查。<br>请认真贯彻执行。<br>"
+         f"附件：<a href='a.docx'>{NOTICE}</a><br>某某市应急管理局</div>", "为切实做好", None),
+        # 如有侵权 in a news sentence, and a gov 郑重声明 notice, are content
+        ("<div class='article-content'><div><p>4月26日，我市举办知识产权保护宣传周活动，现场发放资料三千余份。</p>"
+         "<p>执法人员提醒商户：如有侵权行为，将依法严肃查处。</p></div></div>", "如有侵权行为", None),
+        ("<div id='zoom'><p>郑重声明：近期有不法分子冒用我局名义，以核查营业执照为由向企业索要费用。</p>"
+         "<p>我局从未委托任何机构或个人收取费用，请广大企业提高警惕。</p></div>", "郑重声明", None),
+        # the platform's disclaimer goes
+        ("<div id='zoom'><p>今天上午，市区迎来今冬第一场雪，气温明显下降，请市民注意出行安全。</p>"
+         "<p>（图片来自网络，如有侵权请联系删除）</p></div>", "第一场雪", "如有侵权"),
+        # a schedule is content, not the date line
+        ("<div id='zoom'><p>根据有关规定，经研究决定，面向社会公开招聘事业单位工作人员，现将有关事项公告如下。</p>"
+         "<p>一、报名时间：2024年3月1日至3月5日</p><p>二、笔试时间：2024年3月16日</p><p>三、成绩发布：2024年3月25日</p></div>",
+         "三、成绩发布", None),
+        ("<div id='zoom'><p>为推进书香城市建设，我馆将于四月举办全民阅读月系列活动。具体安排如下：</p>"
+         "<table><tr><td>2024年4月23日</td><td>阅读分享会</td></tr></table></div>", "阅读分享会", None),
+        # a subheading that starts with a button word is content; a line of buttons is not
+        ("<div id='zoom'><p>今年以来，我市坚持精准治污、科学治污、依法治污，空气质量持续改善。</p><h3>关闭落后产能企业32家</h3>"
+         "<p>全年共关闭落后产能企业三十二家，淘汰落后设备一百余台。</p><div>【打印本页】【关闭窗口】</div></div>",
+         "关闭落后产能企业32家", "打印本页"),
+    ],
+)  # fmt: skip
+def test_official_notice_content_is_kept(body, kept, dropped):
+    html = page(f"<h1>{NOTICE}</h1>{body}", head=f"<title>{NOTICE}_某某市应急管理局</title>")
+    a = extract_article(html, url="https://www.example.gov.cn/art/2024/1/5/t20240105_1.html")
+    assert kept in a.content_text
+    if dropped:
+        assert dropped not in a.content_text
+
+
+def test_review_crashes_and_dates():
+    paragraphs = "".join(f"<p>这是第{i}段正文内容，用于测试抽取，足够长的一段文字。</p>" for i in range(4))
+    # <html class="view"> matches a CMS selector: its body is the body
+    html = f"<html class='view'><head><title>测试标题很长很长的标题</title></head><body>{paragraphs}</body></html>"
+    assert "第3段" in extract_article(html, url="https://x.cn/a").content_text
+    # a placeholder date in meta is no publication time, and never overflows
+    head = '<title>测试标题很长很长的标题</title><meta property="article:published_time" content="9999-12-31T23:59:59Z">'
+    a = extract_article(page(paragraphs, head=head), url="https://x.cn/2024/01/05/a.html")
+    assert a.published == bj("2024-01-05") and a.to_json()["published"] == "2024-01-05T00:00:00+08:00"
+    # a private-use icon glyph before the headline does not confuse the page's regions
+    icon = "<div class='nav'><i class='iconfont'>&#xe000;</i><a href='/'>首页</a></div>"
+    b = extract_article(
+        page(
+            f"{icon}<h1>测试标题很长很长的标题</h1><div class='info'>发布时间：2024-01-05 10:30　来源：某某日报</div><div class='TRS_Editor'>{paragraphs}</div>"
+        ),
+        url="https://x.cn/b",
+    )
+    assert (b.published, b.source) == (bj("2024-01-05 10:30"), "某某日报")
+    # the notice's own schedule in its first lines is not its publication date: the URL's is
+    c = extract_article(
+        page(
+            f"<h1>测试标题很长很长的标题</h1><div id='zoom'><p>一、报名时间：2024年3月1日至3月5日</p>{paragraphs}</div>"
+        ),
+        url="https://x.gov.cn/t20240105_1.html",
+    )
+    assert c.published == bj("2024-01-05")
