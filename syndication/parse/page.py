@@ -702,6 +702,8 @@ _NOT_ARTICLE = re.compile(
     r"related|relate|recommend|comment|share(?!d)|sharing|xgxw|xgwz|tuijian|sidebar|breadcrumb", re.I
 )
 # A paragraph that says this is the site's footer: it scores nothing, however much punctuation it has.
+# A box of the site's contact details (联系我们, 地址：, 邮编), beside an article in a box of the same kind.
+_CONTACT = re.compile(r"联系我们|联系方式|地址[：:]|邮编|邮政编码|版权所有|ICP[备证]")
 _SITE_FOOTER = re.compile(
     r"版权所有|Copyright|免责声明|郑重声明|ICP[备证]|公网安备|违法和不良信息举报|举报电话|客服电话", re.I
 )
@@ -818,7 +820,11 @@ def find_main_body(
         return None
     best_score, best = usable[0]
     final = dict((el, s) for s, el in ranked)
+    winner = best
     best = _widen(best, best_score, ranked[:5], final, within)
+    # Only wrappers of the winner were climbed (div > div > p): its siblings join by kind, not score,
+    # so a sidebar column beside the article's column is not taken in.
+    wrapped = best is not winner and _wraps_only(best, winner)
     parent = best.getparent()
     if parent is not None and best is not within and parent is not within and _has_twin(parent):
         best = parent  # the article goes on in a twin of the winner's container (NYT's story-body-1, -2)
@@ -833,7 +839,7 @@ def find_main_body(
             continue
         if not isinstance(sibling.tag, str):
             continue
-        if final.get(sibling, 0.0) >= max(10.0, best_score * 0.2):
+        if not wrapped and final.get(sibling, 0.0) >= max(10.0, best_score * 0.2):
             kept.append(sibling)
         elif _twins(sibling, best):
             kept.append(sibling)  # another block of the same kind: the article goes on after a figure
@@ -891,9 +897,24 @@ def _widen(
         if final[anc] < threshold:
             break
         if final[anc] > last:
+            # ... unless that takes in the site's contact box or footer beside the article
+            others = (c for c in _element_children(anc) if c is not best and best not in c.iterdescendants())
+            if any(_CONTACT.search("".join(c.itertext())) for c in others):
+                break
             return anc
         last = final[anc]
     return best
+
+
+def _wraps_only(outer: etree._Element, inner: etree._Element) -> bool:
+    """``outer`` holds ``inner`` through elements that have no other element child."""
+    el = inner
+    while el is not outer:
+        parent = el.getparent()
+        if parent is None or len(_element_children(parent)) != 1:
+            return False
+        el = parent
+    return True
 
 
 def _twins(a: etree._Element, b: etree._Element) -> bool:
@@ -903,8 +924,9 @@ def _twins(a: etree._Element, b: etree._Element) -> bool:
         a is not b
         and a.tag == b.tag
         and (a.get("class") or "").split()[:1] == (b.get("class") or "").split()[:1]
-        and len(re.sub(r"\s+", "", "".join(a.itertext()))) >= 100
+        and len(text := re.sub(r"\s+", "", "".join(a.itertext()))) >= 100
         and _link_density(a) < 0.3
+        and not _CONTACT.search(text)
     )
 
 

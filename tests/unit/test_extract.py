@@ -780,3 +780,21 @@ def test_review_crashes_and_dates():
         url="https://x.gov.cn/t20240105_1.html",
     )
     assert c.published == bj("2024-01-05")
+
+
+def test_side_columns_and_contact_boxes_stay_out_of_the_body():
+    s = "1月5日上午，我市召开安全生产工作会议，总结去年工作，部署今年任务，强调要压实责任。"
+    cards = "".join(
+        f"<div class='card'><p>推荐{i}：市交通局部署春运工作，要求各单位强化安全监管，确保旅客平安出行。</p></div>"
+        for i in range(3)
+    )
+    html = page(f"<div class='wrap'><h1>{NOTICE}</h1><div class='l'><div class='a'><p>{s}</p><p>{s}</p><p>{s}</p></div></div>"
+                f"<div class='r'>{cards}</div></div>", head=f"<title>{NOTICE}_某某网</title>")  # fmt: skip
+    assert "推荐" not in extract_article(html, url="https://x.cn/a").content_text
+    article = f"<div class='detail'><p>{s}</p><p>会议要求，各级各部门要坚持人民至上、生命至上，切实维护人民群众生命财产安全。</p><p>{s}</p></div>"
+    contact = "<div class='box'><h3>联系我们</h3><p>地址：某某市人民路1号市政府大楼，邮编：100000，办公时间：周一至周五上午9:00-12:00，节假日除外。值班电话：0000-12345678。</p></div>"
+    html = page(
+        f"<h1>{NOTICE}</h1><div class='row'><div class='box'>{article}</div>{contact}</div>",
+        head=f"<title>{NOTICE}_某某网</title>",
+    )
+    assert "联系我们" not in extract_article(html, url="https://x.cn/b").content_text
