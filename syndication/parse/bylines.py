@@ -126,7 +126,9 @@ def find_closing_author(tail: str) -> str | None:
 _NAMES = r"([\u4e00-\u9fff·]{2,4}(?:[ \t\u3000\xa0、]+[\u4e00-\u9fff·]{2,4}){0,3})"
 # (文/图 刘玺东 易赛楠), 图/文：X
 _TEXT_PHOTO_RE = re.compile(
-    r"(?:文\s*[/／]\s*图|图\s*[/／]\s*文|文图)[ \t\u3000\xa0：:]*" + _NAMES + r"(?![\u4e00-\u9fff])"
+    r"(?<![\u4e00-\u9fff])(?:文\s*[/／]\s*图|图\s*[/／]\s*文|文图)[ \t\u3000\xa0：:]*"
+    + _NAMES
+    + r"(?![\u4e00-\u9fff])"
 )
 # a line of its own: 澎湃新闻记者 贺梨萍 / 《棱镜》作者 周纯
 _ROLE_LINE_RE = re.compile(
@@ -135,11 +137,13 @@ _ROLE_LINE_RE = re.compile(
 _CLOSING_NAMES_RE = re.compile(r"[（(]" + _NAMES + r"[)）]\s*$")
 # (新华社) (完) (人民网): a publisher or a mark, not a person
 _ORG_END = re.compile(
-    r"(?:社|网|报|台|站|局|部|厅|委|办|处|院|会|中心|公司|集团|频道|完|图|摄|供图|整理|编译|综合)$"
+    r"(?:社|网|报|台|站|局|部|厅|委|办|处|院|会|中心|公司|集团|频道|新闻|闻|完|续|稿|讯|图|摄|供图|生成|整理|编译|综合)$"
 )
 
 
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff·]{2,4}")
+_ROLES = {"记者", "实习生", "通讯员", "见习记者", "特约记者", "摄影", "摄影记者"}
+_DATELINE_END = re.compile(r"(?:报道|摄|讯|电)$")
 _NEXT_NAME = re.compile(r"[ \t\u3000\xa0、,，]+([^\s、,，:：]+)(?![:：])")
 _NOT_NAMES = {"浏览", "点击", "阅读", "发布", "时间", "日期", "字号", "分享", "打印", "关闭", "责任", "来源", "编辑", "审核", "校对", "摄影", "本站", "原创"}  # fmt: skip
 
@@ -158,10 +162,12 @@ def _more_names(rest: str) -> list[str]:
     at = 0
     while m := _NEXT_NAME.match(line, at):
         token = m.group(1)
-        if not _CJK_NAME.fullmatch(token) or token[:2] in _NOT_NAMES:
-            break
-        names.append(token)
         at = m.end()
+        if token in _ROLES:
+            continue  # 记者：张三 实习生 李四
+        if not _CJK_NAME.fullmatch(token) or token[:2] in _NOT_NAMES or _DATELINE_END.search(token):
+            break  # 北京报道, 新华社电: the dateline, not a name
+        names.append(token)
     return names
 
 

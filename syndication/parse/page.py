@@ -335,7 +335,11 @@ def _title(
     if common_title and heading_text and common_title in heading_text:
         common_title = heading_text  # meta content cut at an unescaped quote, or a shortened headline
     from_page_title = _split_title(page_title)
-    if not from_page_title or len(from_page_title) < 8 or (heading_text and len(heading_text) < 8):
+    # A headline the <title> opens with is trusted however short (停水通知_某某市水务局).
+    opens_title = bool(heading_text and from_page_title and _repeats(from_page_title, heading_text))
+    if not opens_title and (
+        not from_page_title or len(from_page_title) < 8 or (heading_text and len(heading_text) < 8)
+    ):
         before = _heading_before(root, node)
         if before is not None:
             from_page_title, heading = _text_of(before), before
@@ -476,6 +480,8 @@ def _named_before(
             f"{el.get('class') or ''} {el.get('id') or ''}"
         ):
             continue
+        if any(a.tag in ("li", "a") for a in el.iterancestors()):
+            continue  # an item of a list (a sidebar's "hot news" with their sources), not the page's
         text = _text_of(el)
         if not text or len(text) > 40:
             continue
@@ -815,6 +821,7 @@ def find_main_body(
     usable = [
         (s, el) for s, el in ranked[:20]
         if sizes.get(el, (0, 0))[0] >= _MIN_BODY_CHARS and density(el) <= 0.5
+        and not (density(el) > 0.3 and _is_list_of_links(el, sizes))
     ]  # fmt: skip
     if not usable:
         return None
@@ -906,6 +913,18 @@ def _widen(
     return best
 
 
+def _is_list_of_links(el: etree._Element, sizes: dict[etree._Element, tuple[int, int]]) -> bool:
+    """A list page's list: ten links or more, most of the text in list items (a title and a date each)."""
+    items = el.xpath(".//li[.//a[@href]]")
+    if len(items) < 10:
+        return False
+    total = sizes.get(el, (0, 0))[0] or 1
+    in_items = sum(
+        sizes.get(li, (0, 0))[0] for li in items if not any(a.tag == "li" for a in li.iterancestors())
+    )
+    return in_items / total > 0.6
+
+
 def _wraps_only(outer: etree._Element, inner: etree._Element) -> bool:
     """``outer`` holds ``inner`` through elements that have no other element child."""
     el = inner
@@ -949,7 +968,10 @@ def _fallback_body(root: etree._Element) -> tuple[etree._Element, etree._Element
     that is not mostly links, or images. A forum or list page's leftovers are not an article."""
     for el in root.xpath("//article|//main|//*[@role='main']|//body"):
         text = re.sub(r"\s+", "", "".join(el.itertext()))
-        if (len(text) >= _MIN_FALLBACK_CHARS and _link_density(el) <= 0.5) or el.xpath(".//img"):
+        density = _link_density(el) if text else 0.0
+        if density > 0.5 or (density > 0.3 and len(el.xpath(".//a[@href]")) >= 10):
+            continue  # a list of links (with their dates), whatever logo it shows
+        if len(text) >= _MIN_FALLBACK_CHARS or el.xpath(".//img[not(ancestor::a)]"):
             return el, el
     return None
 

@@ -178,7 +178,7 @@ def _strip_tracking(query: str) -> str:
 # Y-M-D with -, / or . and an optional time and zone; also ISO 8601 / RFC 3339 ("T", "Z", fractions).
 _NUMERIC_DATE = re.compile(
     r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)"
-    r"(?:(?:[Tt]\s*|\s+|-(?=\d{1,2}:\d{2}:))(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"(?:(?:[Tt]\s*|\s+|-(?=\d{1,2}:\d{2}))(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
     r"\s*([Zz](?![A-Za-z])|(?:UTC|GMT)?\s*[+-]\d{1,2}(?::?\d{2})?(?!\d)|UTC|GMT)?"
 )
 _CHINESE_DATE = re.compile(

@@ -798,3 +798,47 @@ def test_side_columns_and_contact_boxes_stay_out_of_the_body():
         head=f"<title>{NOTICE}_某某网</title>",
     )
     assert "联系我们" not in extract_article(html, url="https://x.cn/b").content_text
+
+
+@pytest.mark.parametrize(
+    ("byline", "author"),
+    [("记者：张三 北京报道", "张三"), ("记者：张三 实习生 李四", "张三 李四")],
+)
+def test_reporter_lines_stop_at_the_dateline_and_drop_roles(byline, author):
+    body = f"<h1>{NOTICE}</h1><div class='info'>{byline}</div><div class='TRS_Editor'>{PARAGRAPHS}</div>"
+    assert extract_article(page(body), url="https://x.cn/a.html").author == author
+
+
+@pytest.mark.parametrize("closing", ["（央视新闻）", "（待续）", "（本文图片均为AI生成）", "——（供稿）"])
+def test_closing_marks_that_name_no_one(closing):
+    body = f"<h1>{NOTICE}</h1><div id='zoom'>{PARAGRAPHS}<p>会议在北京举行。{closing}</p></div>"
+    assert extract_article(page(body), url="https://x.cn/a.html").author is None
+
+
+def test_review_titles_sources_list_pages_and_dash_times():
+    html = page(
+        "<div class='side'><h3>某某市水务局信息公开目录</h3></div><h1>停水通知</h1>"
+        f"<div id='zoom'>{PARAGRAPHS}</div>",
+        head="<title>停水通知_某某市水务局</title>",
+    )
+    assert (
+        extract_article(html, url="https://x.gov.cn/a").title == "停水通知"
+    )  # short, but the <title> opens with it
+    hot = "<ul class='hot'><li><a href='/x'>另一条热点新闻</a><span class='source'>新浪财经</span></li></ul>"
+    html = page(f"{hot}<h1>{NOTICE}</h1><div id='zoom'>{PARAGRAPHS}<p>（来源：人民日报）</p></div>")
+    assert extract_article(html, url="https://x.cn/b").source == "人民日报"
+    items = "".join(
+        f"<li><a href='/n/{i}.html'>新闻标题第{i}条</a><span>2024-01-0{i % 9 + 1}</span></li>"
+        for i in range(30)
+    )
+    with pytest.raises(ParseError, match="not an article"):
+        extract_article(
+            page(
+                f"<div class='logo'><a href='/'><img src='/logo.png'></a></div><ul class='list'>{items}</ul>"
+            ),
+            url="https://x.cn/list/",
+        )
+    head = '<title>标题</title><meta name="ArticleTitle" content="标题"><meta name="PubDate" content="2024-01-05-10:30">'
+    assert extract_article(
+        page(f"<div id='zoom'>{PARAGRAPHS}</div>", head=head), url="https://x.gov.cn/c"
+    ).published == bj("2024-01-05 10:30")
