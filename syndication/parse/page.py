@@ -373,13 +373,16 @@ def _heading(root: etree._Element, page_title: str) -> etree._Element | None:
     text element (a table cell, a span: old CMS templates) of 8 characters or more that it repeats;
     else the first h1."""
     first_h1: etree._Element | None = None
+    sizes = _text_sizes(root)
+    squeezed_title = len(re.sub(r"\s+", "", page_title))
     for candidates, shortest in ((_HEADINGS, 4), (_TEXT_HOLDERS, 8)):
         best: etree._Element | None = None
         best_len = 0
         for el in candidates(root):
+            size = sizes.get(el, (0, 0))[0]
+            if not (shortest <= size <= 200) or (el.tag != "h1" and size > squeezed_title):
+                continue  # too short or long for a headline, or longer than the <title>: no text needed
             text = re.sub(r"\s+", "", _text_of(el))
-            if not (shortest <= len(text) <= 200):
-                continue
             if el.tag == "h1" and first_h1 is None:
                 first_h1 = el
             if len(text) > best_len and _names_most_of(text, page_title):
