@@ -31,6 +31,8 @@ Template variables (every one is always defined, possibly None):
     attachments     list[dict]        the article's files, in order, each {url, title, mime_type, length}:
                                       ``url`` is http(s) (others are left out), ``title`` is the link
                                       text, else the file name; an empty list when there are none
+    unlinked_attachments  list[dict]  the same, less those the body already links to (an official page's
+                                      own "附件：" line): what the shipped templates list after the body
     disclaimer      str               the disclaimer text ("" means none: templates omit the line)
 
 Disclaimer: an explicit ``disclaimer`` argument wins (the channel's or the config's). With None, the
@@ -46,7 +48,7 @@ from datetime import UTC, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -200,6 +202,7 @@ def render_attribution(
         if published.tzinfo is None:
             published = published.replace(tzinfo=UTC)
         published = published.astimezone(_zone(tz))
+    files = _attachments(attachments)
     context: dict[str, Any] = {
         "title": title,
         "body_html": body_html,
@@ -212,7 +215,8 @@ def render_attribution(
         "source_id": provenance.source_id,
         "source_name": provenance.source_name,
         "also_at": provenance.also_at,
-        "attachments": _attachments(attachments),
+        "attachments": files,
+        "unlinked_attachments": [a for a in files if not _linked(a["url"], body_html)],
         "disclaimer": default_disclaimer(template) if disclaimer is None else disclaimer,
     }
     try:
@@ -221,6 +225,12 @@ def render_attribution(
     except jinja2.TemplateError as e:
         raise TemplateError(f"attribution template {template!r} failed to render: {e}") from e
     return html, text
+
+
+def _linked(url: str, body_html: str) -> bool:
+    """The body links to ``url`` (as written, or with its non-ASCII characters percent-encoded)."""
+    hrefs = {unquote(h) for h in re.findall(r'href="([^"]+)"', body_html)}
+    return unquote(url) in hrefs
 
 
 def _attachments(attachments: Sequence[Attachment]) -> list[dict[str, Any]]:

@@ -508,3 +508,26 @@ def test_page_item_title_from_the_article_unless_it_is_a_column_name(extracted, 
     )  # fmt: skip
     link = ArticleLink(url="https://www.gov.cn/a.html", title=listed, date=None)
     assert raw_item(link, article).title == title
+
+
+def test_templates_do_not_list_a_file_the_body_already_links() -> None:
+    from syndication.models import Provenance
+    from syndication.process.attribution import render_attribution
+
+    prov = Provenance(
+        original_url="https://www.gov.cn/a.html", publisher="国务院", author=None, published_at=None,
+        source_id="gov", source_name="中国政府网",
+    )  # fmt: skip
+    linked = Attachment("https://www.gov.cn/files/名单.pdf", "1.名单.pdf", "application/pdf")
+    other = Attachment("https://www.gov.cn/files/表格.xlsx", "报名表", None)
+    body = '<p>附件：<a href="https://www.gov.cn/files/%E5%90%8D%E5%8D%95.pdf">1.名单.pdf</a></p>'
+    html, text = render_attribution(
+        title="通知",
+        body_html=body,
+        provenance=prov,
+        template="zh",
+        disclaimer=None,
+        attachments=(linked, other),
+    )
+    assert html.count("1.名单.pdf") == 1  # only the body's own link
+    assert "报名表" in html and "报名表" in text and text.count("1.名单.pdf") == 1
