@@ -46,6 +46,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, tzinfo
 from functools import lru_cache
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -203,6 +204,7 @@ def render_attribution(
             published = published.replace(tzinfo=UTC)
         published = published.astimezone(_zone(tz))
     files = _attachments(attachments)
+    linked = _hrefs(body_html)
     context: dict[str, Any] = {
         "title": title,
         "body_html": body_html,
@@ -216,7 +218,7 @@ def render_attribution(
         "source_name": provenance.source_name,
         "also_at": provenance.also_at,
         "attachments": files,
-        "unlinked_attachments": [a for a in files if not _linked(a["url"], body_html)],
+        "unlinked_attachments": [a for a in files if unquote(a["url"]) not in linked],
         "disclaimer": default_disclaimer(template) if disclaimer is None else disclaimer,
     }
     try:
@@ -227,10 +229,9 @@ def render_attribution(
     return html, text
 
 
-def _linked(url: str, body_html: str) -> bool:
-    """The body links to ``url`` (as written, or with its non-ASCII characters percent-encoded)."""
-    hrefs = {unquote(h) for h in re.findall(r'href="([^"]+)"', body_html)}
-    return unquote(url) in hrefs
+def _hrefs(body_html: str) -> set[str]:
+    """Every link of the body, unescaped and percent-decoded (名单.pdf = %E5%90%8D%E5%8D%95.pdf)."""
+    return {unquote(unescape(h)) for h in re.findall(r'href="([^"]+)"', body_html)}
 
 
 def _attachments(attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
