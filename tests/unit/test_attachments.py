@@ -530,10 +530,10 @@ def test_templates_do_not_list_a_file_the_body_already_links() -> None:
         attachments=(linked, other),
     )
     assert html.count("1.名单.pdf") == 1  # only the body's own link
+    assert "报名表" in html and "报名表" in text and text.count("1.名单.pdf") == 1
     query = Attachment("https://www.gov.cn/down.jsp?id=1&name=a.pdf", "a.pdf", None)
     html, _ = render_attribution(
         title="通知", body_html='<p><a href="https://www.gov.cn/down.jsp?id=1&amp;name=a.pdf">a.pdf</a></p>',
         provenance=prov, template="zh", disclaimer=None, attachments=(query,),
     )  # fmt: skip
     assert html.count(">a.pdf<") == 1  # &amp; in the body's href is the same link
-    assert "报名表" in html and "报名表" in text and text.count("1.名单.pdf") == 1
