@@ -52,6 +52,16 @@ Clock = Callable[[], datetime]
 # ---------------------------------------------------------------- poll
 
 
+def _fetch_failure(e: FetchError) -> dict[str, object]:
+    """The poll outcome of a fetch that failed: its HTTP status and Retry-After, when it has them."""
+    return {
+        "status": "error",
+        "http_status": e.status,
+        "error": f"fetch: {e}",
+        "retry_after": getattr(e, "retry_after", None),
+    }
+
+
 def poll(rt: Runtime, source_id: str, *, now: Clock = utcnow) -> int | None:
     """Fetch and parse one source. Returns the poll id to ingest, or None (304, error, disabled)."""
     with transaction(rt.sessions, write=False) as s:
@@ -88,12 +98,7 @@ def poll(rt: Runtime, source_id: str, *, now: Clock = utcnow) -> int | None:
             }
         outcome_kw.update(etag=result.etag, last_modified=result.last_modified, new_url=permanent)
     except FetchError as e:
-        outcome_kw = {
-            "status": "error",
-            "http_status": e.status,
-            "error": f"fetch: {e}",
-            "retry_after": getattr(e, "retry_after", None),
-        }
+        outcome_kw = _fetch_failure(e)
     except ParseError as e:
         outcome_kw = {"status": "error", "http_status": 200, "error": f"parse: {e}"}
     except RateLimitTimeout as e:  # the host is held (Retry-After) or booked far ahead: come back then
@@ -214,12 +219,7 @@ def _poll_page(
                 "new_url": found.result.permanent_redirect,
             }
     except FetchError as e:
-        outcome_kw = {
-            "status": "error",
-            "http_status": e.status,
-            "error": f"fetch: {e}",
-            "retry_after": getattr(e, "retry_after", None),
-        }
+        outcome_kw = _fetch_failure(e)
     except (ParseError, SyndicationError) as e:
         outcome_kw = {"status": "error", "error": f"{'parse' if isinstance(e, ParseError) else 'poll'}: {e}"}
     except Exception as e:
