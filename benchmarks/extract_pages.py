@@ -61,6 +61,17 @@ def ours(html: str, url: str) -> Result:
     }
 
 
+def _peer(title: str | None, date: str | None, author: str | None, text: str | None) -> Result:
+    """A peer's answer in our terms: its date text read in Beijing time, no 来源 (neither has one)."""
+    return {
+        "title": title,
+        "published": parse_datetime(date, tz="Asia/Shanghai"),
+        "author": author,
+        "source": None,
+        "text": text or "",
+    }
+
+
 def _trafilatura() -> Callable[[str, str], Result] | None:
     try:
         import trafilatura
@@ -72,13 +83,7 @@ def _trafilatura() -> Callable[[str, str], Result] | None:
         if doc is None:
             raise ValueError("no result")
         d = doc if isinstance(doc, dict) else doc.as_dict()
-        return {
-            "title": d.get("title"),
-            "published": parse_datetime(d.get("date"), tz="Asia/Shanghai"),
-            "author": d.get("author"),
-            "source": None,
-            "text": d.get("text") or "",
-        }
+        return _peer(d.get("title"), d.get("date"), d.get("author"), d.get("text"))
 
     return run
 
@@ -92,13 +97,7 @@ def _gne() -> Callable[[str, str], Result] | None:
 
     def run(html: str, url: str) -> Result:
         d = extractor.extract(html, host=url)
-        return {
-            "title": d.get("title"),
-            "published": parse_datetime(d.get("publish_time"), tz="Asia/Shanghai"),
-            "author": d.get("author"),
-            "source": None,
-            "text": d.get("content") or "",
-        }
+        return _peer(d.get("title"), d.get("publish_time"), d.get("author"), d.get("content"))
 
     return run
 
